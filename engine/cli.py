@@ -1,0 +1,214 @@
+"""The command line, ``python -m engine``: the same operations the dashboard offers.
+
+Every command prints a readable summary, or with ``--json`` exactly one JSON
+object on stdout. Exit codes: 0 success, 2 bad usage or bad input, 1 any
+other failure; the message on stderr says what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from engine import cluster, jobs
+from engine.errors import EngineError
+from engine.progress import EventFile, TerminalBar, fan_out, no_progress
+from engine.settings import Settings, get_settings
+from engine.storage import Storage
+
+logger = logging.getLogger("engine")
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+# ---------------------------------------------------------------------- commands
+# Each returns (json_object, human_text).
+def cmd_cluster(args, settings: Settings, progress) -> tuple[dict, str]:
+    say = lambda msg: progress(0, None, msg)  # noqa: E731
+    if args.action == "up":
+        if not settings.hdfs_managed:
+            status = cluster.cluster_status(settings)
+            return {"started": [], "managed": False, **status}, f"Using the existing cluster at {settings.namenode_http}; nothing to start."
+        result = cluster.cluster_up(settings, on_progress=say)
+        if result["started"]:
+            text = f"HDFS is up at {settings.namenode_http} ({', '.join(result['started'])} started in {result['seconds']:.1f} s)."
+        else:
+            text = f"HDFS is already running at {settings.namenode_http}."
+        return result, text
+    if args.action == "down":
+        result = cluster.cluster_down(settings, on_progress=say)
+        return result, ("Stopped " + ", ".join(result["stopped"]) + ".") if result["stopped"] else "No local HDFS daemon was running."
+    if args.action in ("stop-node", "start-node"):
+        if not args.name:
+            raise_usage(f"cluster {args.action} needs a daemon name, e.g. datanode2.")
+        fn = cluster.stop_daemon if args.action == "stop-node" else cluster.start_daemon
+        changed = fn(settings, args.name)
+        verb = "stopped" if args.action == "stop-node" else "started"
+        return {"name": args.name, verb: changed}, f"{args.name} {verb}." if changed else f"{args.name} was already {'stopped' if verb == 'stopped' else 'running'}."
+    status = cluster.cluster_status(settings)
+    nn = status["namenode"]
+    lines = [f"NameNode {nn['url']}: {'live' if nn['live'] else 'NOT ANSWERING'}" + (" (safe mode)" if nn.get("safemode") else "")]
+    for dn in status["datanodes"]:
+        lines.append(f"  {dn['name']:<10} {dn['host']:<16} {'live' if dn['live'] else 'DEAD':<5} "
+                     f"used {human_bytes(dn['used_bytes'])} of {human_bytes(dn['capacity_bytes'])}, blocks {dn.get('blocks')}")
+    return status, "\n".join(lines)
+
+
+def cmd_hdfs(args, settings: Settings, progress) -> tuple[dict, str]:
+    storage = Storage(settings)
+    if args.action == "ls":
+        entries = storage.list(args.path)
+        lines = [f"{'d' if e['type'] == 'directory' else '-'} {e['replication'] or '-':>2} {human_bytes(e['length']):>10}  {e['path']}"
+                 for e in entries]
+        return {"path": args.path, "entries": entries}, "\n".join(lines) or f"{args.path} is empty."
+    info = storage.blocks(args.path)
+    lines = [f"{info['path']}: {human_bytes(info['length'])} in {len(info['blocks'])} block(s) of up to "
+             f"{human_bytes(info['block_size'])}, replication {info['replication']}"]
+    for b in info["blocks"]:
+        lines.append(f"  blk_{b['block_id']}  offset {b['offset']:>10}  {human_bytes(b['length']):>10}  on {', '.join(b['hosts'])}")
+    return info, "\n".join(lines)
+
+
+def cmd_jobs(args, settings: Settings, progress) -> tuple[dict, str]:
+    if args.action == "list":
+        found = jobs.list_jobs(settings)
+        lines = [f"{j.id:<40} {j.status:<10} {j.title}" for j in found]
+        return {"jobs": [j.to_dict() for j in found]}, "\n".join(lines) or "No jobs yet."
+    if args.action == "start":
+        if not args.command:
+            raise_usage("jobs start needs a command, e.g. `python -m engine jobs start -- sleep 5`.")
+        build_parser().parse_args(args.command)  # reject an unknown command now, not in the background
+        job = jobs.submit_job(settings, args.command)
+        return job.to_dict(), f"Started job {job.id}."
+    if not args.id:
+        raise_usage(f"jobs {args.action} needs a job id; `python -m engine jobs list` shows them.")
+    job = jobs.cancel_job(settings, args.id) if args.action == "cancel" else jobs.get_job(settings, args.id)
+    text = f"{job.id}: {job.status}" + (f" — {job.error}" if job.error else "")
+    if job.progress:
+        text += f"\n  last progress: {job.progress.get('done')}/{job.progress.get('total')} {job.progress.get('message', '')}"
+    return job.to_dict(), text
+
+
+def cmd_sleep(args, settings: Settings, progress) -> tuple[dict, str]:
+    """Diagnostic: count for N seconds with progress (exercises jobs end to end)."""
+    steps = max(1, int(args.seconds * 10))
+    for i in range(steps):
+        progress(i, steps, f"sleeping {i / 10:.1f} of {args.seconds} s")
+        time.sleep(0.1)
+    progress(steps, steps, "done")
+    if args.fail:
+        raise EngineError(f"Failing on purpose after {args.seconds} s, as --fail asked.")
+    return {"slept_s": args.seconds}, f"Slept {args.seconds} s."
+
+
+# ---------------------------------------------------------------------- parser
+class UsageError(EngineError):
+    exit_code = 2
+
+
+def raise_usage(message: str):
+    raise UsageError(message)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own exit(2), but through our message format
+        raise UsageError(f"{message} (see `python -m engine {self.prog.split(' ', 1)[-1] if ' ' in self.prog else ''} --help`)".replace("  ", " "))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    parser = _Parser(prog="python -m engine", description="Brain-MRI pipeline engine: HDFS, Spark, training, classification.",
+                     parents=[common])
+    parser.add_argument("--progress-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log INFO messages to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("cluster", parents=[common], help="start, stop or inspect the local HDFS",
+                       description="Start, stop or inspect the local HDFS (NameNode + DataNodes on loopback).")
+    p.add_argument("action", choices=["up", "down", "status", "stop-node", "start-node"])
+    p.add_argument("name", nargs="?", help="daemon for stop-node/start-node, e.g. datanode2")
+    p.set_defaults(handler=cmd_cluster)
+
+    p = sub.add_parser("hdfs", parents=[common], help="list HDFS paths and show a file's blocks",
+                       description="List an HDFS folder, or show a file's blocks and the DataNodes holding each replica.")
+    p.add_argument("action", choices=["ls", "blocks"])
+    p.add_argument("path", help="HDFS path, e.g. /mri")
+    p.set_defaults(handler=cmd_hdfs)
+
+    p = sub.add_parser("jobs", parents=[common], help="list, show, start or cancel background jobs",
+                       description="Background jobs: any engine command run in its own process.")
+    p.add_argument("action", choices=["list", "show", "cancel", "start"])
+    p.add_argument("id", nargs="?", help="job id for show/cancel")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="for start: the engine command to run, after --")
+    p.set_defaults(handler=cmd_jobs)
+
+    p = sub.add_parser("sleep", parents=[common], help="diagnostic: a job that counts for N seconds",
+                       description="Diagnostic command: reports progress for N seconds (tests the job runner).")
+    p.add_argument("seconds", type=float)
+    p.add_argument("--fail", action="store_true", help="fail at the end")
+    p.set_defaults(handler=cmd_sleep)
+    return parser
+
+
+def _fix_jobs_start(args) -> None:
+    # `jobs start -- sleep 5`: argparse puts the first word in `id`.
+    if getattr(args, "handler", None) is cmd_jobs and args.action == "start":
+        words = ([args.id] if args.id else []) + list(args.command or [])
+        args.command = [w for w in words if w != "--"]
+        args.id = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    want_json = "--json" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as err:
+        return _fail(err, want_json)
+    _fix_jobs_start(args)
+    logging.basicConfig(level=logging.INFO if (args.verbose or args.progress_file) else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    bar = TerminalBar() if not args.json else None
+    callbacks: list[Callable] = [cb for cb in (bar, EventFile(args.progress_file) if args.progress_file else None) if cb]
+    progress = fan_out(*callbacks) if callbacks else no_progress
+    try:
+        settings = get_settings()
+        result, text = args.handler(args, settings, progress)
+    except EngineError as err:
+        return _fail(err, args.json)
+    except KeyboardInterrupt:
+        return _fail(EngineError("Interrupted."), args.json)
+    except Exception as err:  # last resort: one sentence on screen, the traceback in the log
+        logger.exception("unexpected error")
+        return _fail(EngineError(f"Unexpected {type(err).__name__}: {err}. This is a bug; the traceback is above."), args.json)
+    finally:
+        if bar:
+            bar.close()
+    if args.json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+def _fail(err: EngineError, want_json: bool) -> int:
+    code = getattr(err, "exit_code", 1)
+    sys.stderr.write(f"error: {err}\n")
+    if want_json:
+        sys.stdout.write(json.dumps({"error": str(err), "exit_code": code}) + "\n")
+    return code

@@ -1,0 +1,157 @@
+"""HDFS access through WebHDFS (HdfsCLI), plus the one op HdfsCLI lacks: block locations.
+
+Every call has a timeout and every failure becomes a :class:`StorageError`
+whose message names the path and the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import posixpath
+from typing import Callable, Iterator
+
+import requests
+from hdfs import HdfsError, InsecureClient
+
+from engine.cluster import datanode_names
+from engine.errors import NotFoundError, StorageError
+from engine.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _clean(hdfs_path: str) -> str:
+    if not hdfs_path.startswith("/"):
+        hdfs_path = "/" + hdfs_path
+    return posixpath.normpath(hdfs_path) if hdfs_path != "/" else "/"
+
+
+class Storage:
+    """A WebHDFS client bound to the configured NameNode and user."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.client = InsecureClient(settings.namenode_http, user=settings.hdfs_user, timeout=settings.hdfs_timeout_s)
+        self._dn_names = datanode_names(settings) if settings.hdfs_managed else {}
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, hdfs_path: str) -> Iterator[None]:
+        try:
+            yield
+        except HdfsError as err:
+            if err.exception == "FileNotFoundException" or "does not exist" in str(err):
+                raise NotFoundError(f"{hdfs_path!r} does not exist in HDFS.") from err
+            raise StorageError(f"Cannot {action} {hdfs_path!r}: {str(err).splitlines()[0]}") from err
+        except requests.RequestException as err:
+            raise StorageError(
+                f"Cannot {action} {hdfs_path!r}: the NameNode at {self.settings.namenode_http} is not answering; "
+                "is HDFS running? (./run.sh starts it)"
+            ) from err
+
+    # ------------------------------------------------------------------ reads
+    def status(self, hdfs_path: str, strict: bool = True) -> dict | None:
+        """FileStatus of a path (WebHDFS fields), or None when absent and ``strict`` is False."""
+        hdfs_path = _clean(hdfs_path)
+        with self._errors("read the status of", hdfs_path):
+            return self.client.status(hdfs_path, strict=strict)
+
+    def exists(self, hdfs_path: str) -> bool:
+        return self.status(hdfs_path, strict=False) is not None
+
+    def list(self, hdfs_path: str) -> list[dict]:
+        """Entries of a folder: name, path, type, length, replication, block_size, modified (ms)."""
+        hdfs_path = _clean(hdfs_path)
+        with self._errors("list", hdfs_path):
+            status = self.client.status(hdfs_path)
+            if status["type"] == "FILE":
+                entries = [(posixpath.basename(hdfs_path), status)]
+                parent = posixpath.dirname(hdfs_path)
+            else:
+                entries = self.client.list(hdfs_path, status=True)
+                parent = hdfs_path
+        return [
+            {
+                "name": name,
+                "path": posixpath.join(parent, name),
+                "type": st["type"].lower(),
+                "length": st["length"],
+                "replication": st["replication"],
+                "block_size": st["blockSize"],
+                "modified_ms": st["modificationTime"],
+            }
+            for name, st in entries
+        ]
+
+    def read(self, hdfs_path: str) -> bytes:
+        hdfs_path = _clean(hdfs_path)
+        with self._errors("read", hdfs_path):
+            with self.client.read(hdfs_path) as reader:
+                return reader.read()
+
+    def blocks(self, hdfs_path: str) -> dict:
+        """A file's blocks from the NameNode: id, offset, length and the DataNodes holding each replica.
+
+        Uses WebHDFS ``GET_BLOCK_LOCATIONS`` (the NameNode's LocatedBlocks, which
+        unlike ``GETFILEBLOCKLOCATIONS`` carries block ids).
+        """
+        hdfs_path = _clean(hdfs_path)
+        status = self.status(hdfs_path)
+        if status["type"] != "FILE":
+            raise StorageError(f"{hdfs_path!r} is a directory; blocks belong to files, so pick a file inside it.")
+        url = f"{self.settings.namenode_http}/webhdfs/v1{hdfs_path}"
+        params = {"op": "GET_BLOCK_LOCATIONS", "offset": 0, "length": max(status["length"], 1), "user.name": self.settings.hdfs_user}
+        with self._errors("read the blocks of", hdfs_path):
+            resp = requests.get(url, params=params, timeout=self.settings.hdfs_timeout_s)
+            if resp.status_code != 200:
+                raise StorageError(f"Cannot read the blocks of {hdfs_path!r}: the NameNode answered {resp.status_code} {resp.text[:200]}")
+            located = resp.json()["LocatedBlocks"]
+        blocks = []
+        for item in located.get("locatedBlocks", []):
+            hosts = []
+            for loc in item.get("locations", []):
+                addr = f"{loc.get('ipAddr')}:{loc.get('xferPort')}"
+                hosts.append(self._dn_names.get(addr, addr))
+            blocks.append({
+                "block_id": item["block"]["blockId"],
+                "block_name": f"blk_{item['block']['blockId']}_{item['block']['generationStamp']}",
+                "offset": item["startOffset"],
+                "length": item["block"]["numBytes"],
+                "hosts": hosts,
+                "corrupt": bool(item.get("isCorrupt")),
+            })
+        return {
+            "path": hdfs_path,
+            "length": status["length"],
+            "block_size": status["blockSize"],
+            "replication": status["replication"],
+            "blocks": blocks,
+        }
+
+    # ------------------------------------------------------------------ writes
+    def makedirs(self, hdfs_path: str) -> None:
+        hdfs_path = _clean(hdfs_path)
+        with self._errors("create the folder", hdfs_path):
+            self.client.makedirs(hdfs_path)
+
+    def write(self, hdfs_path: str, data: bytes, overwrite: bool = False,
+              on_progress: Callable[[str, int], None] | None = None) -> None:
+        """Write ``data`` to a file (the cluster's replication and block size apply)."""
+        hdfs_path = _clean(hdfs_path)
+        with self._errors("write", hdfs_path):
+            self.client.write(hdfs_path, data=data, overwrite=overwrite,
+                              blocksize=self.settings.block_size, replication=self.settings.replication)
+        if on_progress:
+            on_progress(hdfs_path, len(data))
+
+    def delete(self, hdfs_path: str, recursive: bool = False) -> bool:
+        """Delete a path; True if it existed."""
+        hdfs_path = _clean(hdfs_path)
+        if hdfs_path == "/":
+            raise StorageError("Refusing to delete the HDFS root '/'.")
+        with self._errors("delete", hdfs_path):
+            return self.client.delete(hdfs_path, recursive=recursive)
+
+    def rename(self, src: str, dst: str) -> None:
+        with self._errors("rename", src):
+            self.client.rename(_clean(src), _clean(dst))
