@@ -102,6 +102,11 @@ def cmd_jobs(args, settings: Settings, progress) -> tuple[dict, str]:
     return job.to_dict(), text
 
 
+def cmd_settings(args, settings: Settings, progress) -> tuple[dict, str]:
+    data = settings.as_dict()
+    return data, "\n".join(f"{k:<22} {v}" for k, v in data.items())
+
+
 def cmd_sleep(args, settings: Settings, progress) -> tuple[dict, str]:
     """Diagnostic: count for N seconds with progress (exercises jobs end to end)."""
     steps = max(1, int(args.seconds * 10))
@@ -156,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", help="job id for show/cancel")
     p.add_argument("command", nargs=argparse.REMAINDER, help="for start: the engine command to run, after --")
     p.set_defaults(handler=cmd_jobs)
+
+    p = sub.add_parser("settings", parents=[common], help="show the effective settings (validates every MRI_* variable)",
+                       description="Show the settings read from MRI_* environment variables; a bad value is named.")
+    p.set_defaults(handler=cmd_settings)
 
     p = sub.add_parser("sleep", parents=[common], help="diagnostic: a job that counts for N seconds",
                        description="Diagnostic command: reports progress for N seconds (tests the job runner).")

@@ -1,0 +1,43 @@
+"""Entry point: a router over the pages, with live cluster health and jobs in the sidebar."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path; the engine lives beside it.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import health, state  # noqa: E402
+
+
+st.set_page_config(page_title="Brain MRI · distributed pipeline", page_icon=":material/neurology:", layout="wide")
+state.configure_logging()
+
+pages = {
+    "Pipeline": [
+        st.Page("views/overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page("views/hdfs.py", title="HDFS", icon=":material/storage:"),
+        st.Page("views/dataset.py", title="Dataset", icon=":material/photo_library:"),
+        st.Page("views/preprocess.py", title="Preprocess", icon=":material/tune:"),
+        st.Page("views/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("views/speedup.py", title="Speedup", icon=":material/speed:"),
+    ],
+    "Clinic": [
+        st.Page("views/classify.py", title="Classify", icon=":material/neurology:"),
+        st.Page("views/models.py", title="Models", icon=":material/inventory_2:"),
+    ],
+}
+page = st.navigation(pages)
+
+with st.sidebar:
+    st.subheader("Cluster")
+    health.cluster_health()
+    st.subheader("Jobs")
+    health.jobs_panel()
+
+page.run()

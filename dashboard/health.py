@@ -1,0 +1,72 @@
+"""Sidebar: live cluster health and the jobs panel, each refreshed by its own fragment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import state
+from dashboard.ui import human_bytes
+from engine import cluster, jobs
+from engine.jobs import JobStatus
+
+STATUS_ICONS = {
+    JobStatus.QUEUED: ":material/schedule:",
+    JobStatus.RUNNING: ":material/progress_activity:",
+    JobStatus.SUCCEEDED: ":material/check_circle:",
+    JobStatus.FAILED: ":material/error:",
+    JobStatus.CANCELLED: ":material/cancel:",
+}
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def cluster_status() -> dict:
+    return cluster.cluster_status(state.settings())
+
+
+@st.fragment(run_every=5)
+def cluster_health() -> None:
+    status = cluster_status()
+    nn = status["namenode"]
+    if not nn["live"]:
+        st.error(f"NameNode not answering at {nn['url']}. Start HDFS with `./run.sh`.", icon=":material/cloud_off:")
+        return
+    live = sum(d["live"] for d in status["datanodes"])
+    total = len(status["datanodes"])
+    ok = live == total and not nn.get("safemode")
+    label = f"HDFS {'healthy' if ok else 'degraded'} · {live}/{total} DataNodes"
+    st.markdown(f"{':material/cloud_done:' if ok else ':material/warning:'} **{label}**")
+    cols = st.columns(total or 1)
+    for col, dn in zip(cols, status["datanodes"]):
+        col.markdown(f"{':green[●]' if dn['live'] else ':red[●]'} {dn['name'].replace('datanode', 'dn')}")
+    free, cap = nn.get("free_bytes"), nn.get("capacity_bytes")
+    if cap:
+        st.progress(min(1.0, 1 - free / cap), text=f"free {human_bytes(free)} of {human_bytes(cap)}")
+    if nn.get("under_replicated_blocks"):
+        st.warning(f"{nn['under_replicated_blocks']} under-replicated block(s)", icon=":material/warning:")
+
+
+def _when(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%H:%M:%S") if ts else ""
+
+
+@st.fragment(run_every=2)
+def jobs_panel(limit: int = 6) -> None:
+    recent = jobs.list_jobs(state.settings(), limit=limit)
+    if not recent:
+        st.caption("No jobs yet. Long work (ingest, preprocessing, training) runs here as jobs.")
+        return
+    for job in recent:
+        icon = STATUS_ICONS[job.status]
+        st.markdown(f"{icon} **{job.title}**  \n:gray[{job.status} · {_when(job.created)}"
+                    + (f" · {job.seconds:.0f} s" if job.seconds is not None else "") + "]")
+        if job.status == JobStatus.RUNNING:
+            p = job.progress or {}
+            frac = (p.get("done", 0) / p["total"]) if p.get("total") else 0.0
+            st.progress(min(1.0, max(0.0, frac)), text=p.get("message", "")[:60])
+            if st.button("Cancel", key=f"cancel-{job.id}", icon=":material/stop:"):
+                jobs.cancel_job(state.settings(), job.id)
+                st.rerun(scope="fragment")
+        elif job.status == JobStatus.FAILED and job.error:
+            st.caption(f":red[{job.error[:160]}]")

@@ -1,0 +1,42 @@
+"""Small layout helpers shared by pages: error display, byte formatting, 'not built yet' notices."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Iterator
+
+import streamlit as st
+
+from dashboard import state
+from engine.errors import EngineError
+
+logger = logging.getLogger("dashboard")
+
+
+@contextlib.contextmanager
+def guarded(action: str) -> Iterator[None]:
+    """Show an EngineError as its own sentence and anything else as a short apology, never a traceback."""
+    try:
+        yield
+    except EngineError as err:
+        st.error(str(err), icon=":material/error:")
+    except Exception:  # noqa: BLE001 - the page must survive; the traceback goes to the log
+        logger.exception("unexpected error while trying to %s", action)
+        st.error(f"Sorry, something went wrong while trying to {action}. The details are in {state.log_path()}.",
+                 icon=":material/error:")
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "—"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def not_built_yet(what: str, command: str) -> None:
+    """Say plainly that a page's feature is not built yet, and what it will do."""
+    st.info(f"**Not built yet.** {what}\n\nIts engine command will be `{command}`.", icon=":material/construction:")
