@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import subprocess
+import threading
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -185,6 +186,8 @@ def submit_job(settings: Settings, argv: list[str], title: str | None = None) ->
             cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+    # Reap the runner when it exits so a long-lived caller (the dashboard) collects no zombies.
+    threading.Thread(target=proc.wait, name=f"reap-{job_id}", daemon=True).start()
     logger.info("submitted job %s: %s (runner pid %d)", job_id, argv, proc.pid)
     return job
 

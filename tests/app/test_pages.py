@@ -1,0 +1,66 @@
+"""Every page renders under Streamlit's AppTest without an exception or an error box."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import jobs
+from engine.settings import REPO_ROOT
+
+APP = str(REPO_ROOT / "dashboard" / "app.py")
+PAGES = ["overview", "hdfs", "dataset", "preprocess", "train", "speedup", "classify", "models"]
+
+
+@pytest.fixture
+def app(hdfs_cluster):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders(app, page):
+    app.switch_page(f"views/{page}.py")
+    app.run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert app.title, "every page has a title"
+
+
+def test_sidebar_shows_cluster_health(app):
+    text = " ".join(m.value for m in app.sidebar.markdown)
+    assert "DataNodes" in text and "healthy" in text
+
+
+def test_sidebar_lists_a_running_job(hdfs_cluster):
+    job = jobs.submit_job(hdfs_cluster, ["sleep", "30"], title="app-test sleeper")
+    try:
+        at = AppTest.from_file(APP, default_timeout=90)
+        at.run()
+        text = " ".join(m.value for m in at.sidebar.markdown)
+        assert "app-test sleeper" in text
+    finally:
+        jobs.cancel_job(hdfs_cluster, job.id)
+
+
+def test_hdfs_page_shows_blocks_of_a_selected_file(hdfs_cluster, storage, hdfs_root):
+    import os
+
+    storage.write(f"{hdfs_root}/two-blocks.bin", os.urandom(hdfs_cluster.block_size + 10))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["hdfs.folder"] = hdfs_root
+    at.session_state["hdfs.selected_path"] = f"{hdfs_root}/two-blocks.bin"
+    at.switch_page("views/hdfs.py")
+    at.run()
+    assert not at.exception
+    assert any("Blocks of" in h.value for h in at.subheader)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Blocks"] == "2" and metrics["Replication"] == "2"
+
+
+def test_hdfs_page_explains_a_missing_folder(hdfs_cluster):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["hdfs.folder"] = "/no/such/folder"
+    at.switch_page("views/hdfs.py")
+    at.run()
+    assert not at.exception
+    assert any("does not exist" in e.value for e in at.error)

@@ -1,0 +1,74 @@
+"""Shared fixtures: real services started once per session and ready by probe, one HDFS folder per test."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+
+import pytest
+
+from engine import cluster
+from engine.settings import get_settings
+from engine.storage import Storage
+
+LAYERS = ("unit", "integration", "app", "e2e")
+
+
+def pytest_collection_modifyitems(items):
+    # The folder a test lives in is its layer marker.
+    for item in items:
+        for layer in LAYERS:
+            if f"/tests/{layer}/" in str(item.fspath):
+                item.add_marker(getattr(pytest.mark, layer))
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def hdfs_cluster(settings):
+    """The local HDFS: reuse the one ./run.sh started, else start it for the session and stop it after."""
+    if cluster.is_ready(settings):
+        yield settings
+        return
+    if not settings.hdfs_managed:
+        pytest.fail(f"The configured NameNode {settings.namenode_http} is not answering.")
+    result = cluster.cluster_up(settings)
+    try:
+        yield settings
+    finally:
+        if result["started"]:
+            cluster.cluster_down(settings)
+
+
+@pytest.fixture(scope="session")
+def storage(hdfs_cluster):
+    return Storage(hdfs_cluster)
+
+
+@pytest.fixture
+def hdfs_root(storage, request):
+    """A fresh HDFS folder for one test, wiped afterwards."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", request.node.name)[:60]
+    root = f"/tests/{name}-{secrets.token_hex(3)}"
+    storage.makedirs(root)
+    yield root
+    storage.delete(root, recursive=True)
+
+
+@pytest.fixture(scope="session")
+def spark(hdfs_cluster):
+    from engine.spark import create_session
+
+    session = create_session(hdfs_cluster, app_name="tests", master="local[2]")
+    yield session
+    session.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
