@@ -1,5 +1,7 @@
 """Every page renders under Streamlit's AppTest without an exception or an error box."""
 
+import shutil
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -40,6 +42,7 @@ def test_sidebar_lists_a_running_job(hdfs_cluster):
         assert "app-test sleeper" in text
     finally:
         jobs.cancel_job(hdfs_cluster, job.id)
+        shutil.rmtree(hdfs_cluster.jobs_dir / job.id, ignore_errors=True)  # keep the user's job list clean
 
 
 def test_hdfs_page_shows_blocks_of_a_selected_file(hdfs_cluster, storage, hdfs_root):

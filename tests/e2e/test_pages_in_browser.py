@@ -1,0 +1,23 @@
+"""Every page loads in a real browser without an error element; a screenshot of each is saved."""
+
+import pytest
+
+PAGES = {"overview": "", "hdfs": "hdfs", "dataset": "dataset", "preprocess": "preprocess", "train": "train",
+         "speedup": "speedup", "classify": "classify", "models": "models"}
+
+
+def settle(page):
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.wait_for_selector('h1', timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(800)  # let plotly finish its first draw before the screenshot
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_loads_without_errors(page, dashboard_url, artifacts, name):
+    page.goto(f"{dashboard_url}/{PAGES[name]}")
+    settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert "Healthy" in page.inner_text('[data-testid="stSidebar"]') or "healthy" in page.inner_text('[data-testid="stSidebar"]')
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
