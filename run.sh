@@ -77,11 +77,13 @@ setup_hadoop_jars() {
   local t0; t0="$(now)"
   step "Fetching the Apache Hadoop 3.4.1 jars with Maven (first run: about 1 minute)"
   rm -rf "$CACHE/hadoop"
-  if ! mvn -q -B -f hadoop/pom.xml dependency:copy-dependencies dependency:unpack >"$CACHE.maven.log" 2>&1; then
-    tail -n 5 "$CACHE.maven.log" >&2 || true
+  if ! mvn -q -B -f hadoop/pom.xml dependency:copy-dependencies dependency:unpack >"$CACHE/maven.log" 2>&1; then
+    tail -n 5 "$CACHE/maven.log" >&2 || true
     rm -rf "$CACHE/hadoop"
-    die 1 "Maven could not fetch the Hadoop jars (log: $CACHE.maven.log); check that Maven Central is reachable, or set HADOOP_HOME to a Hadoop 3.4 install, and rerun."
+    die 1 "Maven could not fetch the Hadoop jars (log: $CACHE/maven.log); check that Maven Central is reachable, or set HADOOP_HOME to a Hadoop 3.4 install, and rerun."
   fi
+  [[ -d "$CACHE/hadoop/resources/webapps/datanode" ]] \
+    || die 1 "Maven ran but the HDFS web resources are missing from $CACHE/hadoop/resources; delete $CACHE/hadoop and rerun."
   echo "$want" > "$stamp"
   note "Hadoop jars ready in $(since "$t0") s"
 }
