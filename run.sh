@@ -135,6 +135,10 @@ serve() {
 run_tests() {
   local t0 hdfs_was_up=0
   t0="$(now)"
+  # Leave HDFS as we found it: stop it after the tests only if this run started it.
+  if [[ -x "$PY" ]] && "$PY" -c 'import sys; from engine import cluster; from engine.settings import get_settings; sys.exit(0 if cluster.is_ready(get_settings()) else 1)' 2>/dev/null; then
+    hdfs_was_up=1
+  fi
   setup
   if [[ "${MRI_SKIP_BROWSER_INSTALL:-0}" != "1" ]] && ! command -v chromium >/dev/null 2>&1; then
     step "Installing Debian's chromium for the browser tests"
@@ -149,6 +153,9 @@ run_tests() {
   local rc=0
   "$PY" -m pytest "$@" || rc=$?
   note "tests finished in $(since "$t0") s (set-up included)"
+  if [[ "$hdfs_was_up" == "0" ]]; then
+    "$PY" -m engine cluster down >/dev/null || true
+  fi
   exit "$rc"
 }
 

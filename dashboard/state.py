@@ -36,3 +36,15 @@ def configure_logging() -> Path:
         log.setLevel(logging.INFO)
         log.addHandler(handler)
     return path
+
+
+@st.cache_resource
+def storage():
+    """One WebHDFS client per server process (engine.storage.Storage)."""
+    from engine.storage import Storage
+
+    return Storage(settings())
+
+
+DATASET_SELECTED = "dataset.selected"
+HDFS_DEMO_SAMPLES = "hdfs.demo_samples"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from engine import cluster, jobs
+from engine import cli_dataset, cluster, jobs
 from engine.errors import EngineError
 from engine.progress import EventFile, TerminalBar, fan_out, no_progress
 from engine.settings import Settings, get_settings
@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["up", "down", "status", "stop-node", "start-node"])
     p.add_argument("name", nargs="?", help="daemon for stop-node/start-node, e.g. datanode2")
     p.set_defaults(handler=cmd_cluster)
+
+    cli_dataset.add_parser(sub, common)
 
     p = sub.add_parser("hdfs", parents=[common], help="list HDFS paths and show a file's blocks",
                        description="List an HDFS folder, or show a file's blocks and the DataNodes holding each replica.")

@@ -302,6 +302,11 @@ def cluster_up(settings: Settings, on_progress: Progress | None = None) -> dict:
     hadoop_classpath(settings)
     todo = [d for d in daemons(settings) if daemon_process(settings, d.name) is None]
     already = [d.name for d in daemons(settings) if d not in todo]
+    if any(d.name == "namenode" for d in todo) and _readiness(settings)[0]:
+        raise EnvironmentProblem(
+            f"A NameNode this folder did not start already answers at {settings.namenode_http} (another checkout?); "
+            "stop it there with ./run.sh stop, or point MRI_NAMENODE_HTTP/MRI_NAMENODE_RPC at it with MRI_HDFS_MANAGED=no."
+        )
     for daemon in todo:
         for what, port in daemon.ports.items():
             if not port_is_free(settings.bind_host, port):
@@ -462,3 +467,49 @@ def cluster_status(settings: Settings) -> dict:
 
 def is_ready(settings: Settings) -> bool:
     return _readiness(settings)[0]
+
+
+def fsck(settings: Settings, hdfs_path: str = "/") -> dict:
+    """Health of a path from the NameNode's /fsck servlet: under-replicated, missing and corrupt blocks."""
+    import re
+
+    resp = requests.get(f"{settings.namenode_http}/fsck", params={"ugi": settings.hdfs_user, "path": hdfs_path},
+                        timeout=max(settings.hdfs_timeout_s, 60))
+    resp.raise_for_status()
+    text = resp.text
+
+    def number(label: str) -> int:
+        found = re.search(rf"{label}:\s+(\d+)", text)
+        return int(found.group(1)) if found else 0
+
+    status = re.search(r"The filesystem under path '.*' is (\w+)", text)
+    return {
+        "path": hdfs_path,
+        "healthy": bool(status and status.group(1) == "HEALTHY"),
+        "status": status.group(1) if status else "UNKNOWN",
+        "files": number("Total files"),
+        "directories": number("Total dirs"),
+        "blocks": number(r"Total blocks \(validated\)"),
+        "under_replicated": number("Under-replicated blocks"),
+        "mis_replicated": number("Mis-replicated blocks"),
+        "missing": number("Missing blocks"),
+        "corrupt": number("Corrupt blocks"),
+        "default_replication": number("Default replication factor"),
+        "average_replication": float(m.group(1)) if (m := re.search(r"Average block replication:\s+([\d.]+)", text)) else None,
+    }
+
+
+def replication_state(settings: Settings) -> dict:
+    """Live replication counters from the NameNode's JMX (cheap enough to poll every second)."""
+    state = namenode_jmx(settings, "Hadoop:service=NameNode,name=FSNamesystem")
+    return {
+        "under_replicated": state.get("UnderReplicatedBlocks", 0),
+        "pending_replication": state.get("PendingReplicationBlocks", 0),
+        "excess": state.get("ExcessBlocks", 0),
+        "missing": state.get("MissingBlocks", 0),
+        "corrupt": state.get("CorruptBlocks", 0),
+        "live_datanodes": state.get("NumLiveDataNodes"),
+        "dead_datanodes": state.get("NumDeadDataNodes"),
+        "blocks": state.get("BlocksTotal"),
+        "files": state.get("FilesTotal"),
+    }

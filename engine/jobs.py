@@ -256,3 +256,15 @@ def wait_for_job(settings: Settings, job_id: str, timeout_s: float = 600.0, poll
             raise JobError(f"Job {job_id} did not finish within {timeout_s:.0f} s.")
         time.sleep(poll_s)
 
+
+
+def latest_job(settings: Settings, argv_prefix: list[str], match: dict[int, str] | None = None) -> Job | None:
+    """The newest job whose command starts with ``argv_prefix`` (and has ``argv[i] == v`` for ``match``).
+
+    Pages use this instead of session state, so a job's progress survives a browser refresh.
+    """
+    for job in list_jobs(settings, limit=200):
+        if job.argv[:len(argv_prefix)] == argv_prefix and all(
+                len(job.argv) > i and job.argv[i] == v for i, v in (match or {}).items()):
+            return job
+    return None

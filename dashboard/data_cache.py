@@ -1,0 +1,53 @@
+"""Small cached reads for pages (st.cache_data with a TTL); heavy work stays in engine jobs."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import streamlit as st
+from PIL import Image
+
+from dashboard import state
+from engine import dataset_stats, datasets
+from engine.errors import NotFoundError
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def dataset_list() -> list[dict]:
+    return datasets.list_datasets(state.storage())
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def manifest(name: str):
+    return datasets.read_manifest(state.storage(), name)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def stats(name: str) -> dict | None:
+    return dataset_stats.load_stats(state.storage(), name)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def audit(name: str) -> dict | None:
+    try:
+        return json.loads(state.storage().read(f"{datasets.dataset_dir(name)}/audit.json"))
+    except NotFoundError:
+        return None
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=500)
+def thumbnail(hdfs_path: str, size: int = 160) -> bytes:
+    """A small PNG of a stored scan, read from HDFS."""
+    img = Image.open(io.BytesIO(state.storage().read(hdfs_path))).convert("L")
+    img.thumbnail((size, size))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def small_files(name: str) -> dict:
+    frame = manifest(name)
+    packed = [e["length"] for e in state.storage().list(datasets.packed_dir(name)) if e["name"].endswith(".parquet")]
+    return datasets.small_files_report(frame, state.settings().block_size, packed)

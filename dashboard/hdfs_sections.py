@@ -1,0 +1,151 @@
+"""Sections of the HDFS page: file browser with blocks, DataNodes, health, small files, failure demo."""
+
+from __future__ import annotations
+
+import posixpath
+import time
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data_cache, health, state
+from dashboard.ui import guarded, human_bytes
+from engine import cluster, datasets
+from engine.storage import verify_reads
+
+
+def browser() -> None:
+    folder = st.session_state.setdefault(state.HDFS_FOLDER, "/mri/datasets" if state.storage().exists("/mri/datasets") else "/")
+    top = st.columns([4, 1])
+    new_folder = top[0].text_input("Folder", value=folder, help="An HDFS path such as /mri/datasets")
+    if new_folder != folder:
+        st.session_state[state.HDFS_FOLDER] = folder = new_folder or "/"
+    if top[1].button("Up", icon=":material/arrow_upward:", disabled=folder == "/", width="stretch"):
+        st.session_state[state.HDFS_FOLDER] = posixpath.dirname(folder.rstrip("/")) or "/"
+        st.rerun()
+    with guarded(f"list {folder}"):
+        entries = state.storage().list(folder)
+        if not entries:
+            st.info(f"{folder} is empty.")
+        else:
+            table = pd.DataFrame([{
+                "kind": "folder" if e["type"] == "directory" else "file", "name": e["name"],
+                "size": human_bytes(e["length"]) if e["type"] == "file" else "",
+                "replication": str(e["replication"]) if e["type"] == "file" else "", "path": e["path"], "type": e["type"],
+            } for e in entries])
+            st.caption("Click a folder to open it, a file to see its blocks.")
+            picked = st.dataframe(table[["kind", "name", "size", "replication"]], hide_index=True, width="stretch",
+                                  on_select="rerun", selection_mode="single-row", key="hdfs.table", height=min(400, 40 + 35 * len(table)))
+            rows = picked.selection.rows if picked else []
+            if rows:
+                entry = table.iloc[rows[0]]
+                if entry["type"] == "directory":
+                    st.session_state[state.HDFS_FOLDER] = entry["path"]
+                    st.rerun()
+                st.session_state[state.HDFS_SELECTED_PATH] = entry["path"]
+    selected = st.session_state.get(state.HDFS_SELECTED_PATH)
+    if selected and posixpath.dirname(selected) == (folder.rstrip("/") or "/"):
+        with guarded(f"read the blocks of {selected}"):
+            blocks(selected)
+
+
+def blocks(path: str) -> None:
+    info = state.storage().blocks(path)
+    st.subheader(f"Blocks of {posixpath.basename(path)}")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Size", human_bytes(info["length"]))
+    c2.metric("Block size", human_bytes(info["block_size"]))
+    c3.metric("Blocks", len(info["blocks"]))
+    c4.metric("Replication", info["replication"])
+    names = [d["name"] for d in health.cluster_status()["datanodes"]]
+    st.plotly_chart(charts.block_map(info, names), width="stretch")
+    st.dataframe(pd.DataFrame([{"block": f"blk_{b['block_id']}", "offset": b["offset"], "length": b["length"],
+                                "replicas on": ", ".join(b["hosts"])} for b in info["blocks"]]),
+                 hide_index=True, width="stretch")
+
+
+def datanodes() -> None:
+    st.subheader("DataNodes")
+    status = health.cluster_status()
+    if not status["datanodes"]:
+        st.info("No DataNode is known to the NameNode.")
+        return
+    left, right = st.columns([3, 2])
+    left.dataframe(pd.DataFrame([{
+        "DataNode": d["name"], "address": d["host"], "state": "live" if d["live"] else "dead",
+        "blocks": d.get("blocks"), "used": human_bytes(d.get("used_bytes")),
+        "capacity": human_bytes(d.get("capacity_bytes")), "last heartbeat (s)": d.get("last_contact_s"),
+    } for d in status["datanodes"]]), hide_index=True, width="stretch")
+    right.plotly_chart(charts.datanode_usage(status["datanodes"]), width="stretch")
+    fsck = cluster.fsck(state.settings(), "/")
+    c = st.columns(5)
+    c[0].metric("fsck", fsck["status"])
+    c[1].metric("Under-replicated", fsck["under_replicated"])
+    c[2].metric("Missing", fsck["missing"])
+    c[3].metric("Corrupt", fsck["corrupt"])
+    c[4].metric("Avg. replication", f"{fsck['average_replication']:.2f}" if fsck["average_replication"] else "—")
+
+
+def small_files() -> None:
+    found = data_cache.dataset_list()
+    if not found:
+        return
+    st.subheader("The small-files problem")
+    name = max(found, key=lambda d: d["images"])["name"]
+    r = data_cache.small_files(name)
+    st.caption(f"Dataset **{name}**: every scan as its own HDFS file costs the NameNode a file object and a block "
+               "object in memory, and each file is a separate read. The packed copy puts the same bytes in a few large files.")
+    c = st.columns(4)
+    c[0].metric("Files (one per scan)", f"{r['raw_files']:,}")
+    c[1].metric("Average file", human_bytes(r["average_file_bytes"]), help=f"{r['average_fill_of_a_block']:.1%} of a block")
+    c[2].metric("Packed files", r["packed_files"], help=f"{r['packed_blocks']} blocks")
+    c[3].metric("NameNode objects saved", f"{r['objects_saved_ratio']:.0f}×" if r["objects_saved_ratio"] else "—",
+                help=f"~{human_bytes(r['namenode_heap_raw_bytes'])} vs ~{human_bytes(r['namenode_heap_packed_bytes'])} of NameNode heap")
+    st.plotly_chart(charts.small_files(r), width="stretch")
+
+
+def failure_demo() -> None:
+    settings = state.settings()
+    st.subheader("DataNode failure demo")
+    if not settings.hdfs_managed:
+        st.caption("Only for the local cluster this dashboard started.")
+        return
+    st.caption("Stop a DataNode (a real process), watch the NameNode declare it dead (~20 s) and its blocks become "
+               "under-replicated while every file still reads from the other replica; then restart it.")
+    names = [d.name for d in cluster.daemons(settings) if d.is_datanode]
+    cols = st.columns([2, 1, 1])
+    victim = cols[0].selectbox("DataNode", names, index=len(names) - 1, label_visibility="collapsed")
+    if cols[1].button("Stop it", icon=":material/power_settings_new:", width="stretch"):
+        with guarded(f"stop {victim}"), st.spinner(f"Stopping {victim}…"):
+            cluster.stop_daemon(settings, victim)
+            st.session_state[state.HDFS_DEMO_SAMPLES] = []
+    if cols[2].button("Restart it", icon=":material/restart_alt:", width="stretch"):
+        with guarded(f"start {victim}"), st.spinner(f"Starting {victim}…"):
+            cluster.start_daemon(settings, victim)
+    _demo_live()
+
+
+@st.fragment(run_every=2)
+def _demo_live() -> None:
+    with guarded("read the replication state"):
+        settings = state.settings()
+        rep = cluster.replication_state(settings)
+        samples = st.session_state.setdefault(state.HDFS_DEMO_SAMPLES, [])
+        samples.append({"t": time.strftime("%H:%M:%S"), **rep})
+        del samples[:-60]
+        procs = {d.name: cluster.daemon_process(settings, d.name) is not None for d in cluster.daemons(settings) if d.is_datanode}
+        c = st.columns(4)
+        c[0].metric("DataNode processes", f"{sum(procs.values())}/{len(procs)}")
+        c[1].metric("Live for the NameNode", rep["live_datanodes"])
+        c[2].metric("Under-replicated blocks", rep["under_replicated"])
+        c[3].metric("Missing blocks", rep["missing"])
+        st.plotly_chart(charts.replication_timeline(samples), width="stretch", key="hdfs.demo_chart")
+        found = data_cache.dataset_list()
+        if found:
+            frame = data_cache.manifest(found[0]["name"]).head(10)
+            check = verify_reads(state.storage(), dict(zip(frame["path"], frame["sha256"])))
+            if check["failed"]:
+                st.error(f"{len(check['failed'])} of {check['checked']} files could not be read: {check['failed'][0]['reason']}")
+            else:
+                st.success(f"Read check: {check['ok']}/{check['checked']} files of {found[0]['name']} read back intact "
+                           "(SHA-256 matches).", icon=":material/verified:")

@@ -1,0 +1,51 @@
+"""A live view of the newest job of one kind: found on disk, so it survives a browser refresh."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from dashboard import state
+from engine import jobs
+from engine.jobs import Job, JobStatus
+
+
+def start(argv: list[str], title: str) -> Job:
+    job = jobs.submit_job(state.settings(), argv, title=title)
+    st.toast(f"Started: {title}", icon=":material/rocket_launch:")
+    return job
+
+
+def show_latest(argv_prefix: list[str], match: dict[int, str] | None = None,
+                on_result: Callable[[dict], None] | None = None, key: str = "") -> None:
+    """Render the newest matching job: a live progress bar while it runs, then its outcome."""
+
+    @st.fragment(run_every=1.5)
+    def _live() -> None:
+        job = jobs.latest_job(state.settings(), argv_prefix, match)
+        if job is None:
+            return
+        if not job.status.finished:
+            p = job.progress or {}
+            frac = (p.get("done", 0) / p["total"]) if p.get("total") else 0.0
+            st.progress(min(1.0, max(0.0, frac)), text=f"{job.title}: {p.get('message') or job.status} "
+                        + (f"({p.get('done')}/{p.get('total')})" if p.get("total") else ""))
+            if st.button("Cancel", key=f"{key}-cancel-{job.id}", icon=":material/stop:"):
+                jobs.cancel_job(state.settings(), job.id)
+                st.rerun(scope="fragment")
+            st.session_state[f"{key}.was_running"] = job.id
+            return
+        if st.session_state.get(f"{key}.was_running") == job.id:
+            st.session_state.pop(f"{key}.was_running")
+            st.rerun()  # refresh the whole page once so its cached results update
+        if job.status == JobStatus.SUCCEEDED:
+            st.caption(f":green[:material/check_circle:] {job.title} finished in {job.seconds:.0f} s.")
+            if on_result and job.result:
+                on_result(job.result)
+        elif job.status == JobStatus.FAILED:
+            st.error(f"{job.title} failed: {job.error}", icon=":material/error:")
+        else:
+            st.caption(f"{job.title} was cancelled.")
+
+    _live()
