@@ -100,6 +100,14 @@ start_hdfs() {
   note "HDFS ready in $(since "$t0") s — web UI ${MRI_NAMENODE_HTTP:-http://127.0.0.1:9870}"
 }
 
+ingest_sample() {
+  # A new user sees data at once: the shipped sample becomes dataset "sample" on first start.
+  if ! "$PY" -m engine hdfs ls /mri/datasets/sample/manifest.parquet >/dev/null 2>&1; then
+    step "Ingesting the shipped sample (40 real scans) into HDFS as dataset 'sample'"
+    "$PY" -m engine dataset ingest assets/sample --name sample 2>/dev/null || note "the sample could not be ingested (see the Dataset page)"
+  fi
+}
+
 dashboard_running() {
   [[ -f "$DASH_PID" ]] && kill -0 "$(cat "$DASH_PID")" 2>/dev/null
 }
@@ -113,6 +121,7 @@ setup() {
   setup_hadoop_jars
   check_settings
   start_hdfs
+  ingest_sample
   flock -u 9
 }
 

@@ -102,6 +102,21 @@ def cmd_jobs(args, settings: Settings, progress) -> tuple[dict, str]:
     return job.to_dict(), text
 
 
+def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.benchmark_read import benchmark_read
+
+    if args.repeat < 1:
+        raise_usage("--repeat must be at least 1.")
+    result = benchmark_read(settings, Storage(settings), args.dataset, repeat=args.repeat, master=args.master, on_progress=progress)
+    lines = [f"Reading {result['images']} images ({human_bytes(result['bytes'])}) of {result['dataset']} through Spark "
+             f"({result['master']}), median of {result['repeat']}:",
+             f"  {'input':<8} {'seconds':>8} {'partitions':>10}  all runs"]
+    for r in result["runs"]:
+        lines.append(f"  {r['input']:<8} {r['seconds_median']:>8.2f} {r['partitions']:>10}  {r['seconds_all']}")
+    lines.append(f"  packed is {result['packed_speedup']}x faster than one file per scan")
+    return result, "\n".join(lines)
+
+
 def cmd_settings(args, settings: Settings, progress) -> tuple[dict, str]:
     data = settings.as_dict()
     return data, "\n".join(f"{k:<22} {v}" for k, v in data.items())
@@ -163,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", help="job id for show/cancel")
     p.add_argument("command", nargs=argparse.REMAINDER, help="for start: the engine command to run, after --")
     p.set_defaults(handler=cmd_jobs)
+
+    p = sub.add_parser("benchmark", parents=[common], help="measure speed and print a table",
+                       description="Speed experiments on this machine; results are medians of --repeat runs.")
+    p.add_argument("kind", choices=["read"], help="read: a dataset through Spark, per-file vs packed")
+    p.add_argument("dataset")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--master", help="Spark master URL (default: MRI_SPARK_MASTER)")
+    p.set_defaults(handler=cmd_benchmark)
 
     p = sub.add_parser("settings", parents=[common], help="show the effective settings (validates every MRI_* variable)",
                        description="Show the settings read from MRI_* environment variables; a bad value is named.")

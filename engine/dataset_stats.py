@@ -17,7 +17,7 @@ from engine.storage import Storage
 
 logger = logging.getLogger(__name__)
 
-SIZE_BINS = [0, 10_000, 20_000, 30_000, 50_000, 100_000, 250_000, 1_000_000, 10**12]
+SIZE_BINS = [0, 4_000, 6_000, 8_000, 10_000, 15_000, 20_000, 30_000, 50_000, 100_000, 1_000_000, 10**12]  # bytes
 
 
 def stats_path(name: str) -> str:

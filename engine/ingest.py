@@ -207,6 +207,7 @@ def _store(storage: Storage, name: str, rows: list[dict], contents: dict[str, by
     staging = f"{ds_dir}/.staging-{secrets.token_hex(4)}"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     moved: list[str] = []
+    created: list[str] = []  # final folders this run made, removed again on rollback
     total = len(rows)
     try:
         on_progress(0, total, "uploading to HDFS")
@@ -225,7 +226,11 @@ def _store(storage: Storage, name: str, rows: list[dict], contents: dict[str, by
             storage.write(f"{staging}/packed/{posixpath.basename(target)}", data)
             packed_paths.update({p: target for p in paths})
         on_progress(total, total, "moving into place")
-        for folder in sorted({posixpath.dirname(r["path"]) for r in rows} | {f"{ds_dir}/packed"}):
+        finals = {posixpath.dirname(r["path"]) for r in rows} | {f"{ds_dir}/packed"}
+        for folder in sorted(finals | {posixpath.dirname(f) for f in finals} | {posixpath.dirname(posixpath.dirname(f)) for f in finals}):
+            if folder.startswith(ds_dir + "/") and not storage.exists(folder):
+                created.append(folder)
+        for folder in sorted(finals):
             storage.makedirs(folder)
         for r in rows:
             storage.rename(staging + r["path"][len(ds_dir):], r["path"])
@@ -246,10 +251,18 @@ def _store(storage: Storage, name: str, rows: list[dict], contents: dict[str, by
                 storage.delete(path)
             except StorageError:
                 logger.exception("could not roll back %s", path)
+        for folder in sorted(created, key=len, reverse=True):  # deepest first; only if still empty
+            try:
+                if storage.exists(folder) and not storage.list(folder):
+                    storage.delete(folder)
+            except StorageError:
+                logger.warning("could not remove folder %s", folder)
         raise StorageError(f"Ingest of {name!r} failed and was rolled back, nothing of it is kept: {err}") from err
     finally:
         try:
             storage.delete(staging, recursive=True)
+            if len(manifest) == 0 and storage.exists(ds_dir) and not storage.list(ds_dir):
+                storage.delete(ds_dir)  # a new dataset that failed leaves no empty folder
         except StorageError:
             logger.warning("could not remove staging folder %s", staging)
     return rows

@@ -83,11 +83,21 @@ class Storage:
             for name, st in entries
         ]
 
-    def read(self, hdfs_path: str) -> bytes:
+    def read(self, hdfs_path: str, attempts: int = 3) -> bytes:
+        """A file's bytes. A DataNode that drops the connection is retried: the NameNode then
+        redirects to another replica, as HDFS's own client fails over between replicas."""
         hdfs_path = _clean(hdfs_path)
-        with self._errors("read", hdfs_path):
-            with self.client.read(hdfs_path) as reader:
-                return reader.read()
+        attempt = 1
+        while True:
+            try:
+                with self._errors("read", hdfs_path):
+                    with self.client.read(hdfs_path) as reader:
+                        return reader.read()
+            except StorageError as err:
+                if attempt >= attempts or not isinstance(err.__cause__, requests.ConnectionError):
+                    raise
+                logger.warning("read of %s failed on a DataNode (%s); retrying", hdfs_path, err.__cause__)
+                attempt += 1
 
     def blocks(self, hdfs_path: str) -> dict:
         """A file's blocks from the NameNode: id, offset, length and the DataNodes holding each replica.

@@ -67,3 +67,26 @@ def test_hdfs_page_explains_a_missing_folder(hdfs_cluster):
     at.run()
     assert not at.exception
     assert any("does not exist" in e.value for e in at.error)
+
+
+def test_dataset_page_ingests_a_folder_as_a_job(hdfs_cluster, storage):
+    from engine import datasets
+
+    name = "t-apptest-ingest"
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.switch_page("views/dataset.py")
+    at.run()
+    next(t for t in at.text_input if t.label == "Dataset name").set_value(name)
+    next(b for b in at.button if b.label == "Ingest the folder").click()
+    at.run()
+    try:
+        job = jobs.latest_job(hdfs_cluster, ["dataset", "ingest"])
+        assert job is not None and job.argv[-1] == name
+        done = jobs.wait_for_job(hdfs_cluster, job.id, timeout_s=180)
+        assert done.status == jobs.JobStatus.SUCCEEDED, done.error
+        assert done.result["stored"] + done.result["duplicates_skipped"] == 40
+        at.run()
+        assert not at.exception
+        assert any(name in s.value for s in at.success)
+    finally:
+        storage.delete(datasets.dataset_dir(name), recursive=True)

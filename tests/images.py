@@ -1,0 +1,73 @@
+"""Real image files made in tests: valid scans from the shipped sample, and every kind of junk."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+from PIL import Image
+
+from engine.settings import REPO_ROOT
+
+SAMPLE = REPO_ROOT / "assets" / "sample"
+SHARED_TRAINING = REPO_ROOT.parent / "shared" / "data" / "brain-tumor-mri" / "Training"
+
+
+def sample_files(cls: str, n: int) -> list[Path]:
+    return sorted((SAMPLE / "Training" / cls).glob("*.jpg"))[:n]
+
+
+def png_bytes(size=(64, 64), mode="L") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, 128).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def truncated_jpeg() -> bytes:
+    data = sample_files("glioma", 1)[0].read_bytes()
+    return data[: len(data) // 2]
+
+
+def bomb_png() -> bytes:
+    """A tiny PNG that declares 20000x20000 pixels (400 M): must be refused before decoding."""
+    buf = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def messy_tree(root: Path) -> Path:
+    """A Kaggle-like tree with the junk users' copies contain; returns its root.
+
+    Valid: 3 glioma + 2 no_tumor (Training) + 2 pituitary_tumor (Testing) = 7.
+    Junk: .DS_Store, .ipynb_checkpoints/, zero-byte, truncated, text renamed .jpg, unknown class, loose file.
+    """
+    train, test = root / "Training", root / "Testing"
+    for src in sample_files("glioma", 3):
+        (train / "Glioma").mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, train / "Glioma" / src.name)
+    for src in sample_files("notumor", 2):
+        (train / "no_tumor").mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, train / "no_tumor" / src.name)
+    for src in sample_files("pituitary", 2):
+        (test / "pituitary_tumor").mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, test / "pituitary_tumor" / src.name)
+    (train / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (train / "Glioma" / ".ipynb_checkpoints").mkdir()
+    shutil.copy(sample_files("glioma", 1)[0], train / "Glioma" / ".ipynb_checkpoints" / "copy-checkpoint.jpg")
+    (train / "Glioma" / "empty.jpg").write_bytes(b"")
+    (train / "Glioma" / "truncated.jpg").write_bytes(truncated_jpeg())
+    (train / "no_tumor" / "notes.jpg").write_text("<html>not an image</html>")
+    (train / "astrocytoma").mkdir()
+    shutil.copy(sample_files("glioma", 1)[0], train / "astrocytoma" / "x.jpg")
+    (root / "README.txt").write_text("loose file")
+    return root
+
+
+def zip_tree(tree: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w") as zf:
+        for path in sorted(tree.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(tree.parent).as_posix())
+    return target
