@@ -8,6 +8,7 @@ other failure; the message on stderr says what to do.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -102,6 +103,35 @@ def cmd_jobs(args, settings: Settings, progress) -> tuple[dict, str]:
     return job.to_dict(), text
 
 
+def cmd_preprocess(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.preprocess import preprocess_dataset
+
+    if args.workers is not None and args.workers < 1:
+        raise_usage("--workers must be at least 1.")
+    r = preprocess_dataset(settings, Storage(settings), args.dataset, size=args.size, workers=args.workers,
+                           method=args.method, master=args.master, on_progress=progress)
+    text = (f"Prepared {r['images']} images of {r['dataset']} at {r['size']} px with {r['method']} on {r['master']} "
+            f"in {r['seconds']:.1f} s -> {r['output']} ({r['files']} files, {human_bytes(r['bytes'])}, {r['blocks']} blocks)")
+    for f in r["failed"][:10]:
+        text += f"\n  unreadable: {f['path']}: {f['reason']}"
+    return r, text
+
+
+def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.training import TrainConfig, train
+
+    config = TrainConfig(dataset=args.dataset, arch=args.arch, mode=args.mode, workers=args.workers, epochs=args.epochs,
+                         batch_size=args.batch_size, size=args.size, learning_rate=args.learning_rate,
+                         frequency=args.frequency, weights=args.weights, seed=args.seed, limit=args.limit)
+    card = train(settings, Storage(settings), config, resume=args.resume, on_progress=progress)
+    v = card["validation"]
+    text = (f"Model {card['model_id']}: validation accuracy {v['accuracy']:.4f} "
+            f"(95% CI {v['accuracy_ci95'][0]:.3f}-{v['accuracy_ci95'][1]:.3f}, n={v['n']}), macro F1 {v['macro_f1']:.4f}, "
+            f"glioma recall {v['per_class']['glioma']['recall']:.3f}, ECE {v['ece']:.3f}; "
+            f"trained in {card['training']['seconds']:.0f} s, registered in /mri/models/{card['model_id']}/")
+    return card, text
+
+
 def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine.benchmark_read import benchmark_read
 
@@ -179,6 +209,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("command", nargs=argparse.REMAINDER, help="for start: the engine command to run, after --")
     p.set_defaults(handler=cmd_jobs)
 
+    p = sub.add_parser("preprocess", parents=[common], help="prepare a dataset's images with Spark into Parquet on HDFS",
+                       description="Decode, grey, resize and normalise every image with Spark; writes "
+                                   "/mri/datasets/<N>/prepared/<PX>px/.")
+    p.add_argument("dataset")
+    p.add_argument("--size", type=int, default=128, help="output side in pixels (default 128)")
+    p.add_argument("--workers", type=int, help="Spark local workers, local[K] (default: MRI_SPARK_MASTER)")
+    p.add_argument("--method", choices=["spark-arrow", "spark-rdd"], default="spark-arrow")
+    p.add_argument("--master", help="Spark master URL, e.g. spark://127.0.0.1:7077")
+    p.set_defaults(handler=cmd_preprocess)
+
+    p = sub.add_parser("train", parents=[common], help="train a classifier (local Keras or Elephas on Spark)",
+                       description="Train on a preprocessed dataset; checkpoints every epoch, registers the model in "
+                                   "/mri/models/<id>/ with its card.")
+    p.add_argument("dataset")
+    p.add_argument("--arch", default="compact", choices=["compact", "resnet50"])
+    p.add_argument("--mode", default="local", choices=["local", "synchronous", "asynchronous", "hogwild"])
+    p.add_argument("--workers", type=int, default=1, help="Spark workers for the Elephas modes")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--size", type=int, default=128, help="input side in px (the dataset must be preprocessed at it)")
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--frequency", default="epoch", choices=["epoch", "batch"], help="Elephas weight exchange")
+    p.add_argument("--weights", default="imagenet", help="resnet50: imagenet | none | PATH.h5")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--limit", type=int, default=0, help="use only the first N images (0: all)")
+    p.add_argument("--resume", nargs="?", const="latest", help="continue a killed run (default: the latest unfinished)")
+    p.set_defaults(handler=cmd_train)
+
     p = sub.add_parser("benchmark", parents=[common], help="measure speed and print a table",
                        description="Speed experiments on this machine; results are medians of --repeat runs.")
     p.add_argument("kind", choices=["read"], help="read: a dataset through Spark, per-file vs packed")
@@ -222,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     progress = fan_out(*callbacks) if callbacks else no_progress
     try:
         settings = get_settings()
-        result, text = args.handler(args, settings, progress)
+        # Libraries that print (Elephas' ">>> Fit model") must not break the one-JSON-object contract.
+        with contextlib.redirect_stdout(sys.stderr):
+            result, text = args.handler(args, settings, progress)
     except EngineError as err:
         return _fail(err, args.json)
     except KeyboardInterrupt:

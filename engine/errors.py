@@ -47,3 +47,7 @@ class SparkJobError(EngineError):
 
 class JobError(EngineError):
     """A background engine job could not be started, found or cancelled."""
+
+
+class TrainingError(EngineError):
+    """Training failed; the last checkpoint is kept."""

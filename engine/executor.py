@@ -25,3 +25,37 @@ def intensity_histograms(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFra
             hist, _ = np.histogram(grey, bins=HIST_BINS, range=(0, 256))
             rows.append({"class": cls, "hist": (hist / max(grey.size, 1)).tolist(), "mean": float(grey.mean())})
         yield pd.DataFrame(rows, columns=["class", "hist", "mean"])
+
+
+CLASS_INDEX = {"glioma": 0, "meningioma": 1, "notumor": 2, "pituitary": 3}
+
+
+def prepare_partition(rows, size: int, channels: int):
+    """RDD mapPartitions: Row(path, split, class, sha256, content) -> prepared tuples."""
+    from engine.imageprep import prepare_or_error
+
+    for row in rows:
+        pixels, error = prepare_or_error(row["content"], size, channels)
+        yield (row["path"], row["split"], row["class"], CLASS_INDEX.get(row["class"], -1), row["sha256"], pixels, error)
+
+
+def prepare_arrow(size: int, channels: int):
+    """A mapInArrow function (closure over two ints only) preparing each image of a record batch."""
+    def run(batches):
+        import pyarrow as pa
+
+        from engine.imageprep import prepare_or_error
+
+        for batch in batches:
+            cols = batch.to_pydict()
+            pixels, errors = [], []
+            for content in cols["content"]:
+                p, e = prepare_or_error(content, size, channels)
+                pixels.append(p)
+                errors.append(e)
+            yield pa.RecordBatch.from_pydict({
+                "path": cols["path"], "split": cols["split"], "class": cols["class"],
+                "label": pa.array([CLASS_INDEX.get(c, -1) for c in cols["class"]], pa.int32()), "sha256": cols["sha256"],
+                "pixels": pa.array(pixels, pa.binary()), "error": pa.array(errors, pa.string()),
+            })
+    return run

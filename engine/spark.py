@@ -8,7 +8,7 @@ import os
 from typing import Iterator
 
 from engine.errors import SparkJobError
-from engine.settings import Settings, is_loopback
+from engine.settings import REPO_ROOT, Settings, is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ def spark_conf(settings: Settings, app_name: str, master: str | None = None) -> 
         "spark.pyspark.python": str(settings.python),
         "spark.pyspark.driver.python": str(settings.python),
         "spark.executorEnv.PYSPARK_PYTHON": str(settings.python),
+        # Executors import engine.imageprep/engine.executor from the repository.
+        "spark.executorEnv.PYTHONPATH": str(REPO_ROOT),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "8",
@@ -57,6 +59,8 @@ def create_session(settings: Settings, app_name: str = "mri", master: str | None
     os.environ["PYSPARK_DRIVER_PYTHON"] = str(settings.python)
     if _is_local(conf["spark.master"]):
         os.environ["SPARK_LOCAL_IP"] = settings.bind_host
+    # Local Python workers inherit the driver's environment, not spark.executorEnv.
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     (settings.run_dir / "spark-tmp").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
     for key, value in conf.items():

@@ -1,0 +1,108 @@
+"""Elephas training on Spark (driver side): synchronous, asynchronous and hogwild, with the weak spots wrapped.
+
+What we wrap rather than repeat (see STYLE.md): the HTTP parameter server runs with Flask's debug mode off,
+binds to ``SPARK_LOCAL_IP`` (loopback for local runs) on a free or configured port, and is always stopped
+in ``finally``. Weights travel in Elephas' own self-describing byte format, not pickle.
+Elephas restarts each worker's optimizer per fit() call, so we call fit() once per epoch and set that
+epoch's learning rate from the cosine schedule ourselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import socket
+
+import numpy as np
+
+from engine.cluster import port_is_free
+from engine.errors import EnvironmentProblem
+from engine.settings import Settings
+from engine.spark import create_session
+
+logger = logging.getLogger(__name__)
+
+
+def epoch_learning_rate(config, epoch: int) -> float:
+    """The cosine-with-warm-up schedule evaluated once per epoch (Elephas workers get a constant rate)."""
+    peak = config.learning_rate
+    if epoch < config.warmup_epochs:
+        return peak * (epoch + 1) / (config.warmup_epochs + 1)
+    span = max(1, config.epochs - config.warmup_epochs)
+    progress = (epoch - config.warmup_epochs) / span
+    return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def parameter_server_port(settings: Settings) -> int:
+    """The configured parameter-server port (checked free) or a free one on the bind address."""
+    if settings.param_server_port:
+        if not port_is_free(settings.bind_host, settings.param_server_port):
+            raise EnvironmentProblem(f"The parameter-server port {settings.param_server_port} is in use; free it or set "
+                                     "MRI_PARAM_SERVER_PORT to another port (0 picks a free one).")
+        return settings.param_server_port
+    with socket.socket() as sock:
+        sock.bind((settings.bind_host, 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def spark_for_training(settings: Settings, workers: int, threads: int):
+    master = f"local[{workers}]" if settings.spark_master.startswith("local") else settings.spark_master
+    # Each Python worker runs its own TensorFlow: cap its threads so K workers share the cores.
+    for var in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    spark = create_session(settings, "elephas-training", master)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, config, initial_epoch: int, reporter):
+    """Train ``model`` with Elephas for the remaining epochs; returns the trained master model."""
+    import keras
+    from elephas.spark_model import AsynchronousSparkModel, SparkModel
+
+    from engine.training import TrainingMode
+
+    threads = max(1, (os.cpu_count() or 1) // config.workers)
+    # Elephas serialises the optimizer to its workers; a constant rate we set per epoch survives that.
+    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay),
+                  loss=model.loss, metrics=["accuracy"])
+    with spark_for_training(settings, config.workers, threads) as spark:
+        rdd = spark.sparkContext.parallelize(list(zip(x[train_idx], y_onehot[train_idx])), numSlices=config.workers).cache()
+        sync_model = SparkModel(model, num_workers=config.workers, batch_size=config.batch_size) \
+            if config.mode == TrainingMode.SYNCHRONOUS else None
+        for epoch in range(initial_epoch, config.epochs):
+            reporter.start_epoch(epoch)
+            lr = epoch_learning_rate(config, epoch)
+            model.optimizer.learning_rate.assign(lr)
+            fit_args = {"epochs": 1, "batch_size": config.batch_size, "verbose": 0, "validation_split": 0.0}
+            if sync_model is not None:
+                sync_model.fit(rdd, **fit_args)
+                model = sync_model.master_network
+                history = sync_model.training_histories[-config.workers:]
+            else:
+                async_model = AsynchronousSparkModel(
+                    model, num_workers=config.workers, batch_size=config.batch_size, mode=str(config.mode),
+                    frequency=config.frequency, parameter_server_mode="http", port=parameter_server_port(settings))
+                async_model.parameter_server.debug = False  # Elephas defaults to Flask's debug server
+                try:
+                    async_model.fit(rdd, **fit_args)
+                finally:
+                    if async_model.parameter_server.server.is_alive():
+                        async_model.parameter_server.server.terminate()
+                model = async_model.master_network
+                history = []
+            val_loss, val_acc = model.evaluate(x[val_idx], y_onehot[val_idx], batch_size=128, verbose=0)
+            train_acc = [h["accuracy"][-1] for h in history if h and "accuracy" in h]
+            train_loss = [h["loss"][-1] for h in history if h and "loss" in h]
+            logs = {"val_loss": val_loss, "val_accuracy": val_acc, "learning_rate": lr}
+            if train_acc:
+                logs.update({"accuracy": float(np.mean(train_acc)), "loss": float(np.mean(train_loss))})
+            reporter.end_epoch(epoch, logs, model)
+    return model
