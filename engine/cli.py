@@ -132,11 +132,40 @@ def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
     return card, text
 
 
+def _worker_list(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise_usage(f"--workers {text!r} must be a comma-separated list of whole numbers, e.g. 1,2.")
+    if not values or min(values) < 1:
+        raise_usage("--workers needs numbers of at least 1.")
+    return values
+
+
 def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine.benchmark_read import benchmark_read
 
     if args.repeat < 1:
         raise_usage("--repeat must be at least 1.")
+    if args.kind == "preprocess":
+        from engine.benchmark_preprocess import benchmark_preprocess
+
+        r = benchmark_preprocess(settings, Storage(settings), args.dataset, workers=_worker_list(args.workers),
+                                 repeat=args.repeat, size=args.size, on_progress=progress)
+        lines = [f"Preprocessing {r['images']} images of {r['dataset']} at {r['size']} px on {r['cores']} cores "
+                 f"(median of {r['repeat']}; Spark session start not counted):",
+                 f"  {'method':<12} {'input':<7} {'workers':>7} {'seconds':>8} {'read':>6} {'compute':>8} {'write':>6} {'session':>8}"]
+        for run in r["runs"]:
+            b = run["breakdown"]
+            lines.append(f"  {run['method']:<12} {run['input']:<7} {run['workers']:>7} {run['seconds_median']:>8.2f} "
+                         f"{b.get('read', 0):>6.2f} {b.get('compute', 0):>8.2f} {b.get('write', 0):>6.2f} {b.get('session_start', 0):>8.2f}")
+        a = r["amdahl"]
+        if a.get("serial_fraction") is not None:
+            lines.append(f"  Amdahl fit ({a['fitted_on']}): serial fraction {a['serial_fraction']:.3f} "
+                         f"(95% CI {a['serial_fraction_ci95'][0]:.3f}-{a['serial_fraction_ci95'][1]:.3f})")
+        return r, "\n".join(lines)
     result = benchmark_read(settings, Storage(settings), args.dataset, repeat=args.repeat, master=args.master, on_progress=progress)
     lines = [f"Reading {result['images']} images ({human_bytes(result['bytes'])}) of {result['dataset']} through Spark "
              f"({result['master']}), median of {result['repeat']}:",
@@ -239,9 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("benchmark", parents=[common], help="measure speed and print a table",
                        description="Speed experiments on this machine; results are medians of --repeat runs.")
-    p.add_argument("kind", choices=["read"], help="read: a dataset through Spark, per-file vs packed")
+    p.add_argument("kind", choices=["preprocess", "read"],
+                   help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed")
     p.add_argument("dataset")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
+    p.add_argument("--size", type=int, default=128)
     p.add_argument("--master", help="Spark master URL (default: MRI_SPARK_MASTER)")
     p.set_defaults(handler=cmd_benchmark)
 
