@@ -132,6 +132,36 @@ def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
     return card, text
 
 
+def cmd_evaluate(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.evaluate import evaluate_model
+
+    r = evaluate_model(settings, Storage(settings), args.model, args.data, args.train_manifest, on_progress=progress)
+    lines = [f"{r['model']} on {r['data']}: accuracy {r['accuracy']:.4f} (95% CI {r['accuracy_ci95'][0]:.3f}-"
+             f"{r['accuracy_ci95'][1]:.3f}, n={r['n']}), macro F1 {r['macro_f1']:.4f}, ECE {r['ece']:.3f}"]
+    for cls, m in r["per_class"].items():
+        lines.append(f"  {cls:<11} precision {m['precision']:.3f} recall {m['recall']:.3f} f1 {m['f1']:.3f} support {m['support']}")
+    if "leak_free" in r:
+        lf = r["leak_free"]
+        lines.append(f"  leak-free (no duplicate in {lf['train_manifest']}): accuracy {lf['accuracy']:.4f} on {lf['n']} images "
+                     f"({lf['excluded_duplicates_of_training']} excluded)")
+    return r, "\n".join(lines)
+
+
+def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine import registry
+
+    storage = Storage(settings)
+    if args.action == "promote":
+        if not args.model_id:
+            raise_usage("models promote needs a model id.")
+        registry.promote(settings, storage, args.model_id)
+        return {"default": args.model_id}, f"{args.model_id} is now the default model."
+    cards = registry.list_models(settings, storage)
+    lines = [f"{'*' if c['default'] else ' '} {c['model_id']:<45} {c['source']:<8} val acc "
+             f"{c['validation']['accuracy']:.4f} (n={c['validation']['n']})" for c in cards]
+    return {"models": cards}, "\n".join(lines) or "No models yet."
+
+
 def _worker_list(text: str | None) -> list[int] | None:
     if not text:
         return None
@@ -265,6 +295,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (0: all)")
     p.add_argument("--resume", nargs="?", const="latest", help="continue a killed run (default: the latest unfinished)")
     p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("evaluate", parents=[common], help="metrics of a model on labelled data",
+                       description="Accuracy, macro F1, per-class figures, confusion matrix and ECE of a model on a "
+                                   "class-folder directory or an HDFS dataset.")
+    p.add_argument("--model", help="model id or folder (default: the promoted or shipped model)")
+    p.add_argument("--data", required=True, help="local class-folder directory (e.g. Kaggle's Testing/) or dataset name")
+    p.add_argument("--train-manifest", help="training dataset: also report metrics on images not duplicated in it")
+    p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser("models", parents=[common], help="list the model registry or promote a model",
+                       description="Models in /mri/models and assets/models.")
+    p.add_argument("action", choices=["list", "promote"])
+    p.add_argument("model_id", nargs="?")
+    p.set_defaults(handler=cmd_models)
 
     p = sub.add_parser("benchmark", parents=[common], help="measure speed and print a table",
                        description="Speed experiments on this machine; results are medians of --repeat runs.")

@@ -1,8 +1,48 @@
-"""Models page (not built yet): says so plainly and what it will do."""
+"""Models: every registered model with its card and metrics; compare confusion matrices; promote the default."""
 
+import pandas as pd
 import streamlit as st
 
-from dashboard.ui import not_built_yet
+from dashboard import charts_ml, state
+from dashboard.ui import guarded
+from engine import registry
 
 st.title("Models")
-not_built_yet("Every trained model with its card, metrics and confusion matrix; promote one to be the default.", "python -m engine evaluate --model M --data D")
+st.caption("Models trained here are stored in HDFS under /mri/models/<id>/ with a model card; the shipped model lives in "
+           "assets/models/. The default model answers on the Classify page.")
+
+cards = []
+with guarded("read the model registry"):
+    cards = registry.list_models(state.settings(), state.storage())
+if not cards:
+    st.info("No model yet. Train one on the Train page.")
+    st.stop()
+
+table = pd.DataFrame([{
+    "default": "★" if c["default"] else "", "model": c["model_id"], "source": c["source"], "architecture": c["architecture"],
+    "validation accuracy": round(c["validation"]["accuracy"], 4), "macro F1": round(c["validation"]["macro_f1"], 4),
+    "glioma recall": round(c["validation"]["per_class"]["glioma"]["recall"], 4), "ECE": round(c["validation"]["ece"], 4),
+    "n": c["validation"]["n"], "created": c["created"],
+} for c in cards])
+st.dataframe(table, hide_index=True, width="stretch")
+
+chosen = st.multiselect("Compare", [c["model_id"] for c in cards], default=[c["model_id"] for c in cards[:2]], max_selections=3)
+cols = st.columns(max(1, len(chosen)))
+for col, model_id in zip(cols, chosen):
+    card = next(c for c in cards if c["model_id"] == model_id)
+    v = card["validation"]
+    with col:
+        st.markdown(f"**{model_id}**")
+        st.caption(f"{card['architecture']}, {card['parameters']:,} parameters, trained on {card['training']['dataset']} "
+                   f"({card['training']['mode']}, {card['training']['epochs']} epochs, {card['training']['seconds']:.0f} s). "
+                   f"Accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}), "
+                   f"temperature {card['temperature']:.2f}.")
+        st.plotly_chart(charts_ml.confusion(v["confusion_matrix"], v["classes"]), width="stretch", key=f"cm-{model_id}")
+        st.plotly_chart(charts_ml.reliability_diagram(card["reliability"]), width="stretch", key=f"rel-{model_id}")
+        st.caption(f"ECE {v['ece']:.3f} after temperature scaling")
+        if not card["default"] and st.button("Make default", key=f"promote-{model_id}", icon=":material/star:"):
+            with guarded(f"promote {model_id}"):
+                registry.promote(state.settings(), state.storage(), model_id)
+                st.rerun()
+        with st.expander("Model card (JSON)"):
+            st.json({k: val for k, val in card.items() if k not in ("history", "reliability")}, expanded=False)

@@ -1,8 +1,67 @@
-"""Train page (not built yet): says so plainly and what it will do."""
+"""Train: start a training job (local Keras or Elephas on Spark) and watch its curves live."""
+
+import os
 
 import streamlit as st
 
-from dashboard.ui import not_built_yet
+from dashboard import charts_ml, data_cache, jobview, state
+from dashboard.ui import guarded
+from engine import training
 
 st.title("Train")
-not_built_yet("Training a Keras classifier locally or distributed with Elephas on Spark, with live loss and accuracy curves.", "python -m engine train N")
+st.caption("A compact CNN (or ResNet50 transfer learning) trained on the prepared Parquet from HDFS, locally with Keras "
+           "or distributed with Elephas. The validation split is stratified and keeps duplicates on one side.")
+
+found = []
+with guarded("list the datasets"):
+    found = data_cache.dataset_list()
+if not found:
+    st.info("No dataset yet: add one on the Dataset page, then preprocess it.")
+    st.stop()
+
+with st.form("train.form"):
+    c = st.columns(4)
+    name = c[0].selectbox("Dataset", [d["name"] for d in found])
+    arch = c[1].selectbox("Architecture", ["compact", "resnet50"])
+    mode = c[2].selectbox("Mode", ["local", "synchronous", "asynchronous", "hogwild"],
+                          help="local: plain Keras; the others: Elephas on Spark")
+    workers = c[3].number_input("Workers", 1, 16, min(2, os.cpu_count() or 1))
+    c = st.columns(4)
+    epochs = c[0].number_input("Epochs", 1, 500, 10)
+    batch = c[1].number_input("Batch size", 4, 512, 32)
+    lr = c[2].number_input("Peak learning rate", 1e-5, 1e-1, 2e-3, format="%.4f")
+    size = c[3].number_input("Input size (px)", 32, 512, 128, step=16, help="the dataset must be preprocessed at this size")
+    go = st.form_submit_button("Start training", icon=":material/play_arrow:")
+if go:
+    jobview.start(["train", name, "--arch", arch, "--mode", mode, "--workers", str(int(workers)), "--epochs", str(int(epochs)),
+                   "--batch-size", str(int(batch)), "--learning-rate", str(lr), "--size", str(int(size))],
+                  f"Train {arch} on {name} ({mode})")
+
+jobview.show_latest(["train"], key="train", on_result=lambda card: st.success(
+    f"Model **{card['model_id']}**: validation accuracy {card['validation']['accuracy']:.2%} "
+    f"on {card['validation']['n']} images. See it on the Models page."))
+
+runs = training.list_runs(state.settings())
+unfinished = [r for r in runs if not r["state"].get("finished") and r["state"].get("epoch")]
+if unfinished and st.button(f"Resume {unfinished[0]['run_id']} from epoch {unfinished[0]['state']['epoch']}", icon=":material/replay:"):
+    jobview.start(["train", unfinished[0]["config"]["dataset"], "--resume", unfinished[0]["run_id"]], f"Resume {unfinished[0]['run_id']}")
+
+if runs:
+    st.subheader("Learning curves")
+    run_id = st.selectbox("Run", [r["run_id"] for r in runs], key="train.run")
+
+    @st.fragment(run_every=3)
+    def curves() -> None:
+        history = training.read_history(state.settings(), run_id)
+        if not history:
+            st.caption("No finished epoch yet.")
+            return
+        last = history[-1]
+        c = st.columns(4)
+        c[0].metric("Epoch", last["epoch"])
+        c[1].metric("Validation accuracy", f"{last.get('val_accuracy', 0):.2%}")
+        c[2].metric("Training accuracy", f"{last.get('accuracy', 0):.2%}" if "accuracy" in last else "—")
+        c[3].metric("Seconds per epoch", f"{last['seconds']:.0f}")
+        st.plotly_chart(charts_ml.training_curves(history), width="stretch", key="train.curves")
+
+    curves()

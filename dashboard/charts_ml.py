@@ -1,0 +1,104 @@
+"""Plot builders for training, models and speed-ups: data in, plotly figure out."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from dashboard.charts import PALETTE
+
+METHOD_COLORS = {"sequential": "#7F7F7F", "pool": "#B279A2", "spark-rdd": "#F58518", "spark-arrow": "#4C78A8"}
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "legend": {"orientation": "h", "y": -0.2}}
+
+
+def training_curves(history: list[dict]) -> go.Figure:
+    """Loss and accuracy per epoch, train and validation."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    epochs = [h["epoch"] for h in history]
+    for key, color, dash in (("loss", "#4C78A8", None), ("val_loss", "#E45756", "dot")):
+        fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=key, line={"color": color, "dash": dash}), 1, 1)
+    for key, color, dash in (("accuracy", "#4C78A8", None), ("val_accuracy", "#E45756", "dot")):
+        fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=key, line={"color": color, "dash": dash}), 1, 2)
+    fig.update_layout(height=320, **_LAYOUT)
+    fig.update_xaxes(title_text="epoch")
+    return fig
+
+
+def confusion(matrix: list[list[int]], classes: list[str], title: str = "") -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=matrix, x=classes, y=classes, colorscale="Blues", showscale=False,
+                               text=matrix, texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(height=320, title=title or None, xaxis_title="predicted", yaxis={"title": "true", "autorange": "reversed"},
+                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10})
+    return fig
+
+
+def reliability_diagram(bins: list[dict]) -> go.Figure:
+    used = [b for b in bins if b["count"]]
+    fig = go.Figure([
+        go.Scatter(x=[0, 1], y=[0, 1], name="perfect calibration", line={"color": "#BBBBBB", "dash": "dash"}),
+        go.Scatter(x=[b["confidence"] for b in used], y=[b["accuracy"] for b in used], name="model", mode="lines+markers",
+                   marker={"size": [6 + min(20, b["count"] ** 0.5) for b in used]}, line={"color": "#4C78A8"},
+                   hovertemplate="confidence %{x:.2f}: accuracy %{y:.2f}<extra></extra>"),
+    ])
+    fig.update_layout(height=300, xaxis={"title": "confidence", "range": [0, 1]}, yaxis={"title": "accuracy", "range": [0, 1.02]}, **_LAYOUT)
+    return fig
+
+
+def time_vs_workers(runs: list[dict]) -> go.Figure:
+    fig = go.Figure()
+    for i, (key, rs) in enumerate(_series(runs).items()):
+        method = key.split(" ")[0]
+        fig.add_trace(go.Scatter(x=[r["workers"] for r in rs], y=[r["seconds_median"] for r in rs], name=key, mode="lines+markers",
+                                 line={"color": METHOD_COLORS.get(method, PALETTE[i % len(PALETTE)]),
+                                       "dash": "dot" if "files" in key else None}))
+    fig.update_layout(height=320, xaxis={"title": "workers", "dtick": 1}, yaxis={"title": "seconds (median)", "rangemode": "tozero"}, **_LAYOUT)
+    return fig
+
+
+def speedup_chart(runs: list[dict], amdahl: dict | None, baseline: float) -> go.Figure:
+    """Speed-up over ``baseline`` seconds against the ideal line, and the Amdahl projection (dashed, labelled)."""
+    series = _series(runs)
+    top = max([r["workers"] for r in runs] + [1])
+    fig = go.Figure(go.Scatter(x=[1, top], y=[1, top], name="ideal (linear)", line={"color": "#BBBBBB", "dash": "dash"}))
+    for key, rs in series.items():
+        method = key.split(" ")[0]
+        fig.add_trace(go.Scatter(x=[r["workers"] for r in rs], y=[baseline / r["seconds_median"] for r in rs], name=f"{key} (measured)",
+                                 mode="lines+markers", line={"color": METHOD_COLORS.get(method, "#333"), "dash": "dot" if "files" in key else None}))
+    if amdahl and amdahl.get("projection"):
+        proj = amdahl["projection"]
+        fig.add_trace(go.Scatter(x=[p["workers"] for p in proj], y=[p["speedup"] for p in proj], mode="lines",
+                                 name=f"Amdahl model, s={amdahl['serial_fraction']:.2f} (projection)",
+                                 line={"color": "#54A24B", "dash": "longdash", "width": 1}))
+    fig.update_layout(height=340, xaxis={"title": "workers", "dtick": 1}, yaxis={"title": "speed-up", "rangemode": "tozero"}, **_LAYOUT)
+    return fig
+
+
+def efficiency_chart(runs: list[dict], baseline: float) -> go.Figure:
+    fig = go.Figure()
+    for key, rs in _series(runs).items():
+        method = key.split(" ")[0]
+        fig.add_trace(go.Bar(x=[str(r["workers"]) for r in rs], y=[baseline / r["seconds_median"] / r["workers"] for r in rs],
+                             name=key, marker_color=METHOD_COLORS.get(method, "#333"), opacity=0.6 if "files" in key else 1))
+    fig.update_layout(barmode="group", height=300, xaxis_title="workers", yaxis={"title": "efficiency (speed-up / workers)", "tickformat": ".0%"}, **_LAYOUT)
+    return fig
+
+
+def breakdown_chart(runs: list[dict]) -> go.Figure:
+    """Stacked parts of each Spark run: where the time goes."""
+    parts = [("session_start", "#BBBBBB"), ("python_worker_start", "#B279A2"), ("read", "#72B7B2"), ("compute", "#4C78A8"), ("write", "#F58518")]
+    spark_runs = [r for r in runs if r["method"].startswith("spark")]
+    labels = [f"{r['method']} {r['input']} x{r['workers']}" for r in spark_runs]
+    fig = go.Figure([go.Bar(name=p.replace("_", " "), x=labels, y=[r["breakdown"].get(p, 0) for r in spark_runs], marker_color=c)
+                     for p, c in parts])
+    fig.update_layout(barmode="stack", height=340, yaxis_title="seconds", **_LAYOUT)
+    return fig
+
+
+def _series(runs: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in runs:
+        if r["method"] == "sequential":
+            continue
+        out.setdefault(f"{r['method']} {r['input']}", []).append(r)
+    return {k: sorted(v, key=lambda r: r["workers"]) for k, v in out.items()}
