@@ -132,6 +132,58 @@ def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
     return card, text
 
 
+class PartialFailure(EngineError):
+    """Some inputs were unusable: exit 2, but the result (with the other answers) is still printed."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, result: dict, text: str):
+        super().__init__(message)
+        self.result, self.text = result, text
+
+
+def cmd_classify(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.classify import Classifier
+    from engine.explain import overlay, png_bytes
+    from engine.inference import load_model
+    from engine.report_pdf import report_pdf
+
+    storage = Storage(settings)
+    classifier = Classifier(load_model(settings, storage, args.model))
+    items = []
+    for i, path in enumerate(args.files):
+        try:
+            items.append((str(path), path.read_bytes()))
+        except OSError as err:
+            items.append((str(path), b""))
+            logger.warning("cannot read %s: %s", path, err)
+    answers = classifier.classify(items, frame=args.frame, log=settings, source="cli")
+    if args.explain:
+        args.explain.mkdir(parents=True, exist_ok=True)
+        for a in answers:
+            stem = a.sha256[:16]
+            if a.cam is not None and a.grey is not None:
+                (args.explain / f"{stem}-gradcam.png").write_bytes(png_bytes(overlay(a.grey, a.cam)))
+            (args.explain / f"{stem}-report.pdf").write_bytes(report_pdf(a, classifier.loaded.card))
+    result = {"results": [a.to_json() for a in answers],
+              "model": {"id": classifier.model_id, "architecture": classifier.loaded.card["architecture"],
+                        "validation_accuracy": classifier.loaded.card["validation"]["accuracy"],
+                        "temperature": classifier.loaded.temperature}}
+    lines = []
+    for a in answers:
+        if a.rejected:
+            lines.append(f"{a.file}: REFUSED — {a.reason}")
+        else:
+            top = a.probabilities[a.label]
+            lines.append(f"{a.file}: {a.label} ({top:.1%})" + (" — UNCERTAIN, review needed" if a.uncertain else ""))
+    text = "\n".join(lines)
+    bad = [a for a in answers if a.bad_input]
+    if bad:
+        raise PartialFailure(f"{len(bad)} of {len(answers)} file(s) could not be read: " + "; ".join(f"{a.file}: {a.reason}" for a in bad),
+                             result, text)
+    return result, text
+
+
 def cmd_evaluate(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine.evaluate import evaluate_model
 
@@ -296,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const="latest", help="continue a killed run (default: the latest unfinished)")
     p.set_defaults(handler=cmd_train)
 
+    p = sub.add_parser("classify", parents=[common], help="classify scans (JPEG, PNG, DICOM) with explanations",
+                       description="Classify scans with the default (or given) model: calibrated probabilities, refusal of "
+                                   "non-MRI input, uncertainty flag; every answer goes to the audit log. Exit 2 if a file is unreadable.")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--model", help="model id or folder (default: the promoted or shipped model)")
+    p.add_argument("--explain", type=Path, metavar="OUT_DIR", help="write a Grad-CAM PNG and a PDF report per scan here")
+    p.add_argument("--frame", type=int, help="slice index for a multi-frame DICOM")
+    p.set_defaults(handler=cmd_classify)
+
     p = sub.add_parser("evaluate", parents=[common], help="metrics of a model on labelled data",
                        description="Accuracy, macro F1, per-class figures, confusion matrix and ECE of a model on a "
                                    "class-folder directory or an HDFS dataset.")
@@ -359,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         # Libraries that print (Elephas' ">>> Fit model") must not break the one-JSON-object contract.
         with contextlib.redirect_stdout(sys.stderr):
             result, text = args.handler(args, settings, progress)
+    except PartialFailure as err:  # print what did work, then fail with the reason
+        sys.stdout.write((json.dumps(err.result, default=str) if args.json else err.text) + "\n")
+        sys.stderr.write(f"error: {err}\n")
+        return err.exit_code
     except EngineError as err:
         return _fail(err, args.json)
     except KeyboardInterrupt:

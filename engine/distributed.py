@@ -93,9 +93,12 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
                 async_model.parameter_server.debug = False  # Elephas defaults to Flask's debug server
                 try:
                     async_model.fit(rdd, **fit_args)
-                finally:
-                    if async_model.parameter_server.server.is_alive():
-                        async_model.parameter_server.server.terminate()
+                finally:  # Elephas stops its server only on success; make sure it is gone either way
+                    try:
+                        if async_model.parameter_server.server.is_alive():
+                            async_model.parameter_server.server.terminate()
+                    except ValueError:
+                        pass  # already stopped and closed by Elephas
                 model = async_model.master_network
                 history = []
             val_loss, val_acc = model.evaluate(x[val_idx], y_onehot[val_idx], batch_size=128, verbose=0)

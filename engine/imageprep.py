@@ -21,7 +21,13 @@ def prepare_image(content: bytes, size: int = DEFAULT_SIZE, channels: int = 1) -
     """
     from PIL import Image
 
-    img = Image.open(io.BytesIO(content))
+    return prepare_pil(Image.open(io.BytesIO(content)), size, channels)
+
+
+def prepare_pil(img, size: int = DEFAULT_SIZE, channels: int = 1) -> np.ndarray:
+    """``prepare_image`` for an already decoded PIL image."""
+    from PIL import Image
+
     img = img.convert("L" if channels == 1 else "RGB")
     img = img.resize((size, size), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.float32)

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 MODELS_ROOT = "/mri/models"
 SHIPPED_DIR = REPO_ROOT / "assets" / "models"
-FILES = ("model.keras", "card.json", "config.json")
+FILES = ("model.keras", "card.json", "config.json", "ood.json")
 
 
 def local_dir(settings: Settings, model_id: str) -> Path:
@@ -66,12 +66,16 @@ def list_models(settings: Settings, storage: Storage | None) -> list[dict]:
 
 
 def default_model_id(settings: Settings) -> str | None:
-    """The promoted model, else the newest shipped one."""
+    """The promoted model, else the newest shipped one, else the newest trained on this machine."""
     pointer = settings.run_dir / "default_model.txt"
     if pointer.exists():
         return pointer.read_text().strip() or None
     shipped = shipped_models()
-    return shipped[-1].name if shipped else None
+    if shipped:
+        return shipped[-1].name
+    cache = settings.run_dir / "models"
+    local = sorted((p for p in cache.iterdir() if (p / "card.json").is_file()), key=lambda p: p.stat().st_mtime) if cache.is_dir() else []
+    return local[-1].name if local else None
 
 
 def promote(settings: Settings, storage: Storage | None, model_id: str) -> None:

@@ -270,6 +270,10 @@ def train(settings: Settings, storage: Storage, config: TrainConfig, resume: str
         "val_paths_digest": hashlib.sha256("\n".join(sorted(paths[i] for i in val_idx)).encode()).hexdigest()[:16],
     }
     (model_dir / "card.json").write_text(json.dumps(card, indent=1))
+    from engine.ood_fit import fit_for_arrays  # the refusal threshold comes from real held-out scans
+    from engine.explain import save_ood
+
+    save_ood(model_dir, fit_for_arrays(model, x[train_idx], y[train_idx], x[val_idx]))
     (model_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1, default=str))
     (folder / "val_paths.json").write_text(json.dumps(sorted(paths[i] for i in val_idx)))
     registry.save_model(settings, storage, model_dir, run_id)

@@ -71,3 +71,50 @@ def zip_tree(tree: Path, target: Path) -> Path:
             if path.is_file():
                 zf.write(path, path.relative_to(tree.parent).as_posix())
     return target
+
+
+def bad_inputs(tmp: Path) -> dict[str, Path]:
+    """Every kind of bad upload the Classify page must refuse, made as real files."""
+    import numpy as np
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    files = {}
+
+    def put(name: str, data: bytes) -> None:
+        files[name] = tmp / name
+        files[name].write_bytes(data)
+
+    put("zero.jpg", b"")
+    put("truncated.jpg", truncated_jpeg())
+    put("page.jpg", b"<!DOCTYPE html><html><body>not a scan</body></html>")
+    put("text.jpg", b"just some text\n" * 20)
+    put("doc.jpg", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    put("bomb.png", bomb_png())
+    put("huge.jpg", b"\xff\xd8\xff" + b"\x00" * (51 * 1024 * 1024))
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    del ds.PixelData
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    put("nopixels.dcm", buf.getvalue())
+    put("series.dcm", Path(get_testdata_file("SC_rgb_rle_2frame.dcm")).read_bytes())  # bundled 2-frame series
+    put("cut.dcm", Path(get_testdata_file("MR_truncated.dcm")).read_bytes())
+    return files
+
+
+def odd_but_valid(tmp: Path) -> dict[str, Path]:
+    """Valid scans in awkward encodings: 16-bit PNG, CMYK JPEG, palette PNG, RGBA PNG."""
+    import numpy as np
+
+    src = Image.open(sample_files("glioma", 1)[0]).convert("L")
+    out = {}
+    arr16 = (np.asarray(src, dtype=np.uint16) * 257)
+    out["sixteen.png"] = Image.fromarray(arr16.astype(np.uint16))
+    out["cmyk.jpg"] = src.convert("CMYK")
+    out["palette.png"] = src.convert("P")
+    out["rgba.png"] = src.convert("RGBA")
+    paths = {}
+    for name, img in out.items():
+        paths[name] = tmp / name
+        img.save(paths[name])
+    return paths

@@ -1,8 +1,59 @@
-"""Classify page (not built yet): says so plainly and what it will do."""
+"""Classify: upload scans (JPEG, PNG, DICOM) and get an explained, calibrated answer — or a plain refusal."""
 
+import pandas as pd
 import streamlit as st
 
-from dashboard.ui import not_built_yet
+from dashboard import classify_parts, state
+from dashboard.ui import guarded
+from engine import audit_log, registry
 
 st.title("Classify")
-not_built_yet("Upload a JPEG, PNG or DICOM scan and get the predicted class, calibrated probabilities, a Grad-CAM heat map and a PDF report.", "python -m engine classify FILE")
+st.caption("Decision support for brain MRI slices: glioma, meningioma, no tumour or pituitary tumour. The model refuses "
+           "images that are not brain MRI and flags answers it is unsure of. The physician decides.")
+
+clf = None
+default = registry.default_model_id(state.settings())
+if default is None:
+    st.info("No model is available yet: train one on the Train page (or restore assets/models/).", icon=":material/model_training:")
+    st.stop()
+with guarded("load the model"):
+    clf = classify_parts.classifier(default)
+if clf is None:
+    st.stop()
+
+files = st.file_uploader("Scans", type=["jpg", "jpeg", "png", "dcm", "dicom"], accept_multiple_files=True,
+                         help="One slice per file. DICOM headers are read for technical fields only; no patient data is shown or kept.")
+if files:
+    answers = []
+    bar = st.progress(0.0, text="Classifying…") if len(files) > 1 else None
+    with guarded("classify the scans"):
+        chunk = 16
+        for start in range(0, len(files), chunk):
+            part = files[start:start + chunk]
+            answers += clf.classify([(f.name, f.getvalue()) for f in part], log=state.settings(), source="dashboard")
+            if bar:
+                bar.progress(min(1.0, (start + len(part)) / len(files)), text=f"Classified {start + len(part)} of {len(files)}")
+    if len(answers) == 1:
+        classify_parts.show_answer(answers[0], clf.loaded.card, key="one")
+    elif answers:
+        table = classify_parts.batch_table(answers)
+        refused, unsure = int((table["flag"] == "refused").sum()), int((table["flag"] == "uncertain").sum())
+        st.markdown(f"**{len(answers)} scans** · {len(answers) - refused} classified · {unsure} uncertain · {refused} refused")
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "scan": st.column_config.ImageColumn("scan", width="small"),
+            "confidence": st.column_config.ProgressColumn("confidence", min_value=0, max_value=1, format="percent")})
+        st.download_button("Download CSV", table.drop(columns=["scan"]).to_csv(index=False), "classifications.csv", "text/csv",
+                           icon=":material/download:")
+        pick = st.selectbox("Details of", [a.file for a in answers])
+        classify_parts.show_answer(next(a for a in answers if a.file == pick), clf.loaded.card, key="pick")
+
+with st.expander("Audit log", icon=":material/receipt_long:"):
+    st.caption("Every answer: time, SHA-256 of the file, model, result and flags. No file names, no pixels, no patient data.")
+    rows = audit_log.read(state.settings(), limit=500)
+    if rows:
+        log = pd.DataFrame(rows)
+        st.dataframe(log.drop(columns=["probabilities"]).iloc[::-1], hide_index=True, width="stretch", height=260)
+        st.download_button("Download the audit log (JSON lines)", audit_log.log_path(state.settings()).read_bytes(),
+                           "audit-log.jsonl", "application/json", icon=":material/download:")
+    else:
+        st.caption("No classification yet.")

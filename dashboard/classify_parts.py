@@ -1,0 +1,85 @@
+"""Pieces of the Classify page: the loaded classifier (cached), one answer in detail, a batch table."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import state
+from engine.classes import CLASS_LABELS, CLASSES
+from engine.explain import overlay, png_bytes
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def classifier(model_id: str | None):
+    """One Classifier per model per server (the model, its Grad-CAM graph and OOD statistics)."""
+    from engine.classify import Classifier
+    from engine.inference import load_model
+
+    return Classifier(load_model(state.settings(), state.storage(), model_id))
+
+
+def probability_bars(probabilities: dict) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[probabilities[c] for c in CLASSES], y=[CLASS_LABELS[c] for c in CLASSES], orientation="h",
+                           marker_color=["#E45756", "#F58518", "#54A24B", "#4C78A8"], text=[f"{probabilities[c]:.1%}" for c in CLASSES],
+                           textposition="outside", hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
+    fig.update_layout(height=220, margin={"l": 10, "r": 40, "t": 10, "b": 10}, xaxis={"range": [0, 1.12], "tickformat": ".0%"},
+                      yaxis={"autorange": "reversed"})
+    return fig
+
+
+def show_answer(answer, card: dict, key: str) -> None:
+    """The scan with its heat map, the answer or the refusal, probabilities, the model, the PDF."""
+    from engine.report_pdf import report_pdf
+
+    left, right = st.columns([1, 1])
+    with left:
+        if answer.grey is not None:
+            show_cam = answer.cam is not None and st.toggle("Heat map (Grad-CAM)", value=True, key=f"{key}.cam")
+            opacity = st.slider("Opacity", 0.0, 1.0, 0.45, 0.05, key=f"{key}.opacity") if show_cam else 0.0
+            img = overlay(answer.grey, answer.cam, opacity) if show_cam else answer.grey
+            st.image(png_bytes(img.resize((384, 384))), width=384)
+        if answer.technical:
+            st.caption(" · ".join(f"{k}: {v}" for k, v in answer.technical.items()))
+    with right:
+        if answer.rejected:
+            st.error(f"**Not classified.** {answer.reason}", icon=":material/block:")
+        else:
+            title = f"**{CLASS_LABELS[answer.label]}** — {answer.probabilities[answer.label]:.1%}"
+            if answer.uncertain:
+                st.warning(f"{title}\n\nUncertain — review needed.", icon=":material/help:")
+            else:
+                st.success(title, icon=":material/check_circle:")
+            st.plotly_chart(probability_bars(answer.probabilities), width="stretch", key=f"{key}.bars")
+        with st.popover("About the model", icon=":material/info:"):
+            v = card["validation"]
+            st.markdown(f"**{card['model_id']}** ({card['architecture']}, {card['parameters']:,} parameters)  \n"
+                        f"Validation accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}) "
+                        f"on {v['n']} images, macro F1 {v['macro_f1']:.3f}, glioma recall {v['per_class']['glioma']['recall']:.1%}.  \n"
+                        f"Trained {card['created']} on {card['training']['dataset']}; probabilities calibrated (T = {card['temperature']:.2f}).")
+        st.download_button("PDF report", report_pdf(answer, card), file_name=f"report-{answer.sha256[:12]}.pdf",
+                           mime="application/pdf", icon=":material/picture_as_pdf:", key=f"{key}.pdf")
+        st.caption(f"SHA-256 {answer.sha256[:16]}… · decision support only: the physician decides.")
+
+
+def _thumb(answer) -> str | None:
+    if answer.grey is None:
+        return None
+    img = answer.grey.copy()
+    img.thumbnail((64, 64))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def batch_table(answers: list) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "scan": _thumb(a), "file": a.file, "class": CLASS_LABELS.get(a.label, "—") if a.label else "—",
+        "confidence": (a.probabilities or {}).get(a.label) if a.label else None,
+        "flag": "refused" if a.rejected else ("uncertain" if a.uncertain else ""), "reason": a.reason or "",
+        "sha256": a.sha256[:16],
+    } for a in answers])

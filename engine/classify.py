@@ -1,0 +1,127 @@
+"""Classify scans: decode (JPEG/PNG/DICOM), refuse what is not a brain MRI slice, answer with calibrated
+probabilities and a Grad-CAM heat map, flag uncertain answers, and log every answer to the audit log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import time
+
+import numpy as np
+from PIL import Image
+
+from engine import audit_log
+from engine.calibration import calibrated_probabilities
+from engine.classes import CLASSES
+from engine.errors import InputError
+from engine.explain import Explainer, load_ood, mahalanobis
+from engine.imageprep import prepare_pil
+from engine.inference import LoadedModel
+from engine.scan_io import colourfulness, read_scan
+from engine.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+UNCERTAIN_BELOW = 0.70  # calibrated top probability under which a person must review the answer
+COLOURFUL_ABOVE = 12.0  # brain MRI is grey; colour photos score far higher (Hasler-Süsstrunk)
+FLAT_STD_BELOW = 4.0  # a blank or nearly uniform image has no anatomy to classify
+
+
+@dataclasses.dataclass
+class Answer:
+    """One file's outcome; ``cam`` and ``grey`` stay in memory for the page and the PDF, never in logs."""
+
+    file: str
+    sha256: str
+    label: str | None = None
+    probabilities: dict | None = None
+    uncertain: bool = False
+    rejected: bool = False
+    reason: str | None = None
+    bad_input: bool = False  # the file could not be read at all (CLI exit code 2)
+    ood_distance: float | None = None
+    technical: dict = dataclasses.field(default_factory=dict)
+    grey: Image.Image | None = None
+    cam: np.ndarray | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "label": self.label, "probabilities": self.probabilities, "uncertain": self.uncertain,
+                "rejected": self.rejected, "reason": self.reason, "sha256": self.sha256, "technical": self.technical,
+                "ood_distance": self.ood_distance}
+
+
+class Classifier:
+    """A loaded model with its explainer and OOD statistics: create once, call many times."""
+
+    def __init__(self, loaded: LoadedModel):
+        self.loaded = loaded
+        self.explainer = Explainer(loaded.model)
+        self.ood = load_ood(loaded.folder)
+        self.explainer(np.zeros((1, loaded.size, loaded.size, loaded.channels), dtype=np.uint8))  # trace once: fast first answer
+
+    @property
+    def model_id(self) -> str:
+        return self.loaded.model_id
+
+    def _screen(self, data: bytes, grey: Image.Image) -> str | None:
+        """A reason to refuse before the model looks, or None."""
+        if colourfulness(data) > COLOURFUL_ABOVE:
+            return "This is a colour image, not a brain MRI slice (MRI is greyscale)."
+        arr = np.asarray(grey.resize((128, 128)), dtype=np.float32)
+        if arr.std() < FLAT_STD_BELOW:
+            return "The image is blank or nearly uniform: there is no anatomy to classify."
+        return None
+
+    def classify(self, items: list[tuple[str, bytes]], frame: int | None = None, log: Settings | None = None,
+                 source: str = "cli") -> list[Answer]:
+        """Classify (name, bytes) pairs; a bad file becomes a rejected Answer, the rest still run."""
+        answers: list[Answer] = []
+        batch, slots = [], []
+        for name, data in items:
+            t0 = time.perf_counter()
+            ans = Answer(file=name, sha256=hashlib.sha256(data).hexdigest())
+            try:
+                scan = read_scan(data, frame)
+                ans.technical, ans.grey = scan.technical, scan.image
+                ans.reason = self._screen(data, scan.image)
+                ans.rejected = ans.reason is not None
+                if not ans.rejected:
+                    batch.append(prepare_pil(scan.image, self.loaded.size, self.loaded.channels))
+                    slots.append(len(answers))
+            except InputError as err:
+                ans.rejected, ans.bad_input, ans.reason = True, True, _sentence(str(err))
+            ans.seconds = time.perf_counter() - t0
+            answers.append(ans)
+        if batch:
+            t0 = time.perf_counter()
+            cams, feats, logits = self.explainer(np.stack(batch))
+            probs = calibrated_probabilities(logits, self.loaded.temperature)
+            distances = mahalanobis(feats, self.ood["means"], self.ood["precision"]) if self.ood else None
+            share = (time.perf_counter() - t0) / len(batch)
+            for k, i in enumerate(slots):
+                ans = answers[i]
+                ans.probabilities = {c: float(p) for c, p in zip(CLASSES, probs[k])}
+                ans.cam = cams[k]
+                ans.seconds += share
+                if distances is not None:
+                    ans.ood_distance = float(distances[k])
+                    if distances[k] > self.ood["threshold"]:
+                        ans.rejected = True
+                        ans.reason = ("This does not look like the brain MRI slices the model was trained on "
+                                      f"(feature distance {distances[k]:.1f} > {self.ood['threshold']:.1f}); it is refused rather than guessed.")
+                        continue
+                ans.label = CLASSES[int(np.argmax(probs[k]))]
+                ans.uncertain = float(np.max(probs[k])) < UNCERTAIN_BELOW
+                if ans.uncertain:
+                    ans.reason = f"Uncertain — review needed: the top probability is {np.max(probs[k]):.0%}."
+        if log is not None:
+            audit_log.append(log, [audit_log.entry(a.to_json(), self.model_id, source) for a in answers])
+        return answers
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[0].upper() + text[1:]) if text else text

@@ -1,0 +1,166 @@
+"""Training (local and every Elephas mode), resume after a kill, evaluate, and the classifier on real and bad files.
+
+A tiny model is trained on the shipped sample through real Spark and Elephas.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from engine import audit_log, datasets, jobs, registry
+from engine.errors import InputError
+from engine.ingest import ingest_dataset
+from engine.preprocess import preprocess_dataset
+from engine.settings import REPO_ROOT
+from engine.training import TrainConfig, list_runs, read_history, train
+from tests.images import SAMPLE, bad_inputs, odd_but_valid, sample_files
+
+ENGINE = [sys.executable, "-m", "engine"]
+DATASET = "t-models"
+
+
+@pytest.fixture(scope="module")
+def prepared(storage, settings):
+    ingest_dataset(storage, SAMPLE, DATASET)
+    preprocess_dataset(settings, storage, DATASET, size=64, workers=2)
+    yield DATASET
+    storage.delete(datasets.dataset_dir(DATASET), recursive=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(prepared, settings, storage):
+    card = train(settings, storage, TrainConfig(dataset=prepared, epochs=3, batch_size=8, size=64, val_fraction=0.25))
+    yield card["model_id"]
+    storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
+
+
+def test_local_training_registers_a_card(tiny_model, settings, storage):
+    folder = registry.fetch(settings, storage, tiny_model)
+    card = json.loads((folder / "card.json").read_text())
+    assert card["classes"] == ["glioma", "meningioma", "notumor", "pituitary"]
+    assert card["input"]["size"] == 64 and len(card["history"]) == 3
+    assert set(card["validation"]) >= {"n", "accuracy", "accuracy_ci95", "macro_f1", "per_class", "confusion_matrix", "ece"}
+    assert (folder / "ood.json").exists()
+    assert storage.exists(f"{registry.MODELS_ROOT}/{tiny_model}/model.keras")
+
+
+@pytest.mark.parametrize("mode", ["synchronous", "asynchronous", "hogwild"])
+def test_elephas_modes_train(prepared, settings, storage, mode):
+    card = train(settings, storage, TrainConfig(dataset=prepared, mode=mode, workers=2, epochs=1, batch_size=4, size=64,
+                                                val_fraction=0.25))
+    try:
+        assert card["training"]["mode"] == mode and card["validation"]["n"] > 0
+        assert len(card["history"]) == 1
+    finally:
+        storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
+
+
+def test_killed_training_resumes_and_registers_once(prepared, settings, storage):
+    earlier = {r["run_id"] for r in list_runs(settings)}
+    job = jobs.submit_job(settings, ["train", prepared, "--epochs", "12", "--batch-size", "4", "--size", "64"])
+    deadline = time.monotonic() + 300
+    run_id = None
+    while time.monotonic() < deadline:
+        runs = [r for r in list_runs(settings) if r["config"]["dataset"] == prepared and r["run_id"] not in earlier]
+        if runs and runs[0]["state"].get("epoch", 0) >= 2:
+            run_id = runs[0]["run_id"]
+            break
+        time.sleep(0.3)
+    assert run_id, "training never reached epoch 2"
+    record = jobs.get_job(settings, job.id)
+    os.killpg(record.runner_pid, signal.SIGKILL)  # mid-epoch, without a word
+    assert jobs.wait_for_job(settings, job.id, timeout_s=60).status == jobs.JobStatus.FAILED
+    card = train(settings, storage, TrainConfig(dataset=prepared), resume=run_id)
+    try:
+        history = read_history(settings, run_id)
+        assert [h["epoch"] for h in history][-1] == 12
+        assert len({h["epoch"] for h in history}) == len(history), "no epoch is recorded twice"
+        ids = [c["model_id"] for c in registry.list_models(settings, storage)]
+        assert ids.count(run_id) == 1
+        again = train(settings, storage, TrainConfig(dataset=prepared), resume=run_id)  # a finished run is not retrained
+        assert again["created"] == card["created"]
+    finally:
+        storage.delete(f"{registry.MODELS_ROOT}/{run_id}", recursive=True)
+
+
+def test_training_needs_a_preprocessed_dataset(settings, storage, prepared):
+    with pytest.raises(InputError, match="not preprocessed"):
+        train(settings, storage, TrainConfig(dataset=prepared, size=96, epochs=1))
+
+
+def test_evaluate_json_and_leak_free(tiny_model, prepared):
+    out = subprocess.run([*ENGINE, "evaluate", "--model", tiny_model, "--data", str(SAMPLE), "--train-manifest", prepared, "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert r["n"] == 40 and set(r["per_class"]) == {"glioma", "meningioma", "notumor", "pituitary"}
+    assert sum(map(sum, r["confusion_matrix"])) == 40
+    assert np.isclose(r["accuracy"], np.trace(r["confusion_matrix"]) / 40)
+    assert r["leak_free"]["n"] == 0 and r["leak_free"]["excluded_duplicates_of_training"] == 40  # every image is in training
+
+
+def test_incompatible_model_file_is_refused(tmp_path, settings, storage):
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(b"not a keras file")
+    (folder / "card.json").write_text(json.dumps({"model_id": "fake", "classes": [], "input": {"size": 64}}))
+    out = subprocess.run([*ENGINE, "evaluate", "--model", str(folder), "--data", str(SAMPLE)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "cannot be loaded" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_classify_json_contract_and_audit(tiny_model, settings, tmp_path):
+    scans = [str(p) for p in sample_files("glioma", 2) + sample_files("pituitary", 1)]
+    before = len(audit_log.read(settings))
+    out = subprocess.run([*ENGINE, "classify", *scans, "--model", tiny_model, "--explain", str(tmp_path), "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert len(r["results"]) == 3 and r["model"]["id"] == tiny_model
+    for item in r["results"]:
+        assert set(item) >= {"file", "label", "probabilities", "uncertain", "rejected", "reason", "sha256"}
+        if not item["rejected"]:
+            assert abs(sum(item["probabilities"].values()) - 1) < 1e-6
+    assert len(list(tmp_path.glob("*-report.pdf"))) == 3
+    log = audit_log.read(settings)[before:]
+    assert len(log) == 3 and {e["sha256"] for e in log} == {i["sha256"] for i in r["results"]}
+    assert not any(s.split("/")[-1] in json.dumps(log) for s in scans), "no file names in the audit log"
+
+
+def test_classify_refuses_every_bad_file_and_still_answers_the_rest(tiny_model, tmp_path):
+    bad = bad_inputs(tmp_path)
+    good = sample_files("meningioma", 1)[0]
+    out = subprocess.run([*ENGINE, "classify", str(good), *map(str, bad.values()), "--model", tiny_model, "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    results = {item["file"].rsplit("/", 1)[-1]: item for item in json.loads(out.stdout)["results"]}
+    assert not results[good.name]["rejected"] or "feature distance" in results[good.name]["reason"]
+    expected = {"zero.jpg": "empty", "truncated.jpg": "truncated", "page.jpg": "not an image", "text.jpg": "not an image",
+                "doc.jpg": "not an image", "bomb.png": "decompression bomb", "huge.jpg": "limit",
+                "nopixels.dcm": "no pixel data", "series.dcm": "multi-frame", "cut.dcm": "DICOM"}
+    for name, words in expected.items():
+        assert results[name]["rejected"], name
+        assert words in results[name]["reason"], (name, results[name]["reason"])
+
+
+def test_awkward_encodings_and_dicom_are_read(tiny_model, settings, storage, tmp_path):
+    from pydicom.data import get_testdata_file
+
+    from engine.classify import Classifier
+    from engine.inference import load_model
+
+    clf = Classifier(load_model(settings, storage, tiny_model))
+    items = [(p.name, p.read_bytes()) for p in odd_but_valid(tmp_path).values()]
+    items.append(("MR_small.dcm", open(get_testdata_file("MR_small.dcm"), "rb").read()))
+    answers = clf.classify(items)
+    for a in answers:
+        assert not a.bad_input, (a.file, a.reason)
+    dicom = answers[-1]
+    assert dicom.technical["Modality"] == "MR"
+    assert not any("Patient" in k for k in dicom.technical)
