@@ -4,6 +4,7 @@
 #   ./run.sh test     the same set-up, then the whole test suite
 #   ./run.sh setup    set up and start HDFS only
 #   ./run.sh stop     stop the dashboard and the local HDFS daemons
+#   ./run.sh spark [K]  also start a Spark standalone master and K one-core workers (spark://127.0.0.1:7077)
 # Every command is safe to repeat. Settings come from MRI_* variables (see README).
 set -euo pipefail
 
@@ -178,6 +179,7 @@ stop_all() {
   fi
   rm -f "$DASH_PID"
   if [[ -x "$PY" ]]; then
+    "$PY" -m engine spark down >/dev/null 2>&1 || true
     step "Stopping the local HDFS"
     "$PY" -m engine cluster down || true
   fi
@@ -188,6 +190,7 @@ case "${1:-serve}" in
   test) shift; run_tests "$@" ;;
   setup) setup ;;
   stop) stop_all ;;
-  -h|--help|help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' ;;
+  spark) setup; "$PY" -m engine spark up --workers "${2:-2}" ;;
+  -h|--help|help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die 2 "Unknown command '$1'; use ./run.sh, ./run.sh test, ./run.sh setup or ./run.sh stop." ;;
 esac

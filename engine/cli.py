@@ -231,6 +231,22 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
 
     if args.repeat < 1:
         raise_usage("--repeat must be at least 1.")
+    if args.kind in ("classify", "refusal"):
+        from engine.benchmark_classify import benchmark_refusal, benchmark_speed
+
+        if args.kind == "classify":
+            r = benchmark_speed(settings, Storage(settings), args.model)
+            return r, (f"{r['model']}: one scan (classification + Grad-CAM) p50 {r['single_ms_p50']} ms, p95 {r['single_ms_p95']} ms "
+                       f"over {r['repeats']}; a batch of 100 in {r['batch_100_s']} s; cold start to first answer {r['cold_start_s']} s "
+                       f"({r['cold_start_with_interpreter_s']} s with the interpreter start)")
+        r = benchmark_refusal(settings, Storage(settings), args.model)
+        lines = [f"{r['model']}: refused {r['non_mri_refused']} of {r['non_mri']} non-MRI images ({r['non_mri_refused_share']:.1%}); "
+                 f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "
+                 f"{r['real_from']})"]
+        lines += [f"  {k:<10} refused {v['refused']}/{v['n']}" for k, v in r["by_kind"].items()]
+        return r, "\n".join(lines)
+    if not args.dataset:
+        raise_usage(f"benchmark {args.kind} needs a dataset name.")
     if args.kind == "preprocess":
         from engine.benchmark_preprocess import benchmark_preprocess
 
@@ -256,6 +272,19 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
         lines.append(f"  {r['input']:<8} {r['seconds_median']:>8.2f} {r['partitions']:>10}  {r['seconds_all']}")
     lines.append(f"  packed is {result['packed_speedup']}x faster than one file per scan")
     return result, "\n".join(lines)
+
+
+def cmd_spark(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine import spark_cluster
+
+    if args.action == "up":
+        r = spark_cluster.start(settings, args.workers)
+        return r, f"Spark standalone master {r['url']} with {r['alive_workers']} workers; UI {r['ui']}. Use --master {r['url']}."
+    if args.action == "down":
+        stopped = spark_cluster.stop(settings)
+        return {"stopped": stopped}, ("Stopped " + ", ".join(stopped)) if stopped else "No standalone Spark was running."
+    r = spark_cluster.status(settings)
+    return r, (f"{r['url']}: {r['alive_workers']} workers, {r['cores']} cores" if r["running"] else "No standalone Spark is running.")
 
 
 def cmd_settings(args, settings: Settings, progress) -> tuple[dict, str]:
@@ -373,14 +402,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("benchmark", parents=[common], help="measure speed and print a table",
                        description="Speed experiments on this machine; results are medians of --repeat runs.")
-    p.add_argument("kind", choices=["preprocess", "read"],
-                   help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed")
-    p.add_argument("dataset")
+    p.add_argument("kind", choices=["preprocess", "read", "classify", "refusal"],
+                   help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed; "
+                        "classify: latency of one scan, a batch, cold start; refusal: non-MRI refused vs real scans refused")
+    p.add_argument("dataset", nargs="?", help="dataset (preprocess, read)")
+    p.add_argument("--model", help="classify/refusal: model id (default: the default model)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--master", help="Spark master URL (default: MRI_SPARK_MASTER)")
     p.set_defaults(handler=cmd_benchmark)
+
+    p = sub.add_parser("spark", parents=[common], help="start, stop or inspect a local Spark standalone cluster",
+                       description="A Spark standalone master and K one-core workers on loopback (spark://127.0.0.1:7077).")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(handler=cmd_spark)
 
     p = sub.add_parser("settings", parents=[common], help="show the effective settings (validates every MRI_* variable)",
                        description="Show the settings read from MRI_* environment variables; a bad value is named.")
