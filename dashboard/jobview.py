@@ -43,8 +43,8 @@ def show_latest(argv_prefix: list[str], match: dict[int, str] | None = None,
             st.caption(f":green[:material/check_circle:] {job.title} finished in {job.seconds:.0f} s.")
             if on_result and job.result:
                 on_result(job.result)
-        elif job.status == JobStatus.FAILED:
-            st.error(f"{job.title} failed: {job.error}", icon=":material/error:")
+        elif job.status == JobStatus.FAILED:  # a past job's outcome, not an error of this page
+            st.warning(f"The last run of “{job.title}” failed: {job.error}", icon=":material/error:")
         else:
             st.caption(f"{job.title} was cancelled.")
 

@@ -5,6 +5,7 @@ A tiny model is trained on the shipped sample through real Spark and Elephas.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,6 +89,7 @@ def test_killed_training_resumes_and_registers_once(prepared, settings, storage)
         assert again["created"] == card["created"]
     finally:
         storage.delete(f"{registry.MODELS_ROOT}/{run_id}", recursive=True)
+        shutil.rmtree(settings.jobs_dir / job.id, ignore_errors=True)  # keep the user's job list clean
 
 
 def test_training_needs_a_preprocessed_dataset(settings, storage, prepared):
