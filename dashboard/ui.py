@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import state
 from engine.errors import EngineError
+from engine.textutil import human_bytes  # noqa: F401 - re-exported for pages
 
 logger = logging.getLogger("dashboard")
 
@@ -25,16 +26,6 @@ def guarded(action: str) -> Iterator[None]:
         logger.exception("unexpected error while trying to %s", action)
         st.error(f"Sorry, something went wrong while trying to {action}. The details are in {state.log_path()}.",
                  icon=":material/error:")
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "—"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def not_built_yet(what: str, command: str) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from engine.settings import Settings
+from engine.textutil import read_jsonl
 
 FIELDS = ("time", "sha256", "model", "label", "probabilities", "uncertain", "rejected", "reason", "source")
 
@@ -35,16 +36,7 @@ def append(settings: Settings, entries: list[dict]) -> None:
 
 
 def read(settings: Settings, limit: int | None = None) -> list[dict]:
-    path = log_path(settings)
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
-    return rows[-limit:] if limit else rows
+    return read_jsonl(log_path(settings), limit)
 
 
 def entry(result: dict, model_id: str, source: str) -> dict:

@@ -21,18 +21,9 @@ from engine.errors import EngineError
 from engine.progress import EventFile, TerminalBar, fan_out, no_progress
 from engine.settings import Settings, get_settings
 from engine.storage import Storage
+from engine.textutil import human_bytes
 
 logger = logging.getLogger("engine")
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 # ---------------------------------------------------------------------- commands

@@ -26,6 +26,7 @@ import psutil
 
 from engine.errors import JobError, NotFoundError
 from engine.settings import REPO_ROOT, Settings
+from engine.textutil import read_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -116,17 +117,7 @@ def update_record(folder: Path, **changes) -> Job:
 
 def read_events(folder: Path, limit: int | None = None) -> list[dict]:
     """Progress events of a job, oldest first (a torn last line is skipped)."""
-    try:
-        lines = (folder / "events.jsonl").read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    events = []
-    for line in lines[-limit:] if limit else lines:
-        try:
-            events.append(json.loads(line))
-        except ValueError:
-            continue
-    return events
+    return read_jsonl(folder / "events.jsonl", limit)
 
 
 def read_log(settings: Settings, job_id: str, tail_lines: int = 200) -> str:

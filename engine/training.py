@@ -30,6 +30,7 @@ from engine.preprocess import read_prepared
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
 from engine.storage import Storage
+from engine.textutil import read_jsonl
 from engine.tfsetup import import_tensorflow
 
 logger = logging.getLogger(__name__)
@@ -101,16 +102,7 @@ def run_dir(settings: Settings, run_id: str) -> Path:
 
 
 def read_history(settings: Settings, run_id: str) -> list[dict]:
-    path = run_dir(settings, run_id) / "history.jsonl"
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
-    return rows
+    return read_jsonl(run_dir(settings, run_id) / "history.jsonl")
 
 
 def list_runs(settings: Settings) -> list[dict]:
