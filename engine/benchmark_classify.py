@@ -69,6 +69,14 @@ def non_mri_images(seed: int = 0) -> list[tuple[str, bytes]]:
     return out
 
 
+def _kind(name: str) -> str:
+    if name.endswith(".dcm"):
+        return "dicom-not-mr"
+    if name.startswith("photo"):
+        return "photo-grey" if "grey" in name else "photo-colour"
+    return name.split("-")[0]
+
+
 def _png(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -87,7 +95,7 @@ def benchmark_refusal(settings: Settings, storage: Storage, model_id: str | None
     fake_answers = clf.classify(fakes)
     by_kind: dict[str, list[bool]] = {}
     for (name, _), a in zip(fakes, fake_answers):
-        by_kind.setdefault(name.split("-")[0].split(".")[0].split("_")[0], []).append(a.rejected)
+        by_kind.setdefault(_kind(name), []).append(a.rejected)
     dataset = clf.loaded.card["training"]["dataset"]
     val_file = run_dir(settings, clf.model_id) / "val_paths.json"
     paths = json.loads(val_file.read_text()) if val_file.exists() else datasets.read_manifest(storage, dataset)["path"].tolist()

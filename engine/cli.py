@@ -194,9 +194,17 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine import registry
 
     storage = Storage(settings)
+    if args.action in ("promote", "ood", "ship") and not args.model_id:
+        raise_usage(f"models {args.action} needs a model id.")
+    if args.action == "ood":
+        from engine.ood_fit import fit_model_ood
+
+        r = fit_model_ood(settings, storage, args.model_id)
+        return r, f"{args.model_id}: refusal threshold {r['threshold']:.2f} (held-out median {r['heldout_median']:.2f})."
+    if args.action == "ship":
+        target = registry.ship(settings, storage, args.model_id)
+        return {"shipped": str(target)}, f"Copied {args.model_id} to {target} (commit it to make it the default)."
     if args.action == "promote":
-        if not args.model_id:
-            raise_usage("models promote needs a model id.")
         registry.promote(settings, storage, args.model_id)
         return {"default": args.model_id}, f"{args.model_id} is now the default model."
     cards = registry.list_models(settings, storage)
@@ -387,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", parents=[common], help="list the model registry or promote a model",
                        description="Models in /mri/models and assets/models.")
-    p.add_argument("action", choices=["list", "promote"])
+    p.add_argument("action", choices=["list", "promote", "ood", "ship"],
+                   help="ood: fit the refusal statistics from the training data; ship: copy a model into assets/models/")
     p.add_argument("model_id", nargs="?")
     p.set_defaults(handler=cmd_models)
 

@@ -118,3 +118,22 @@ def read_card(folder: Path) -> dict:
         return json.loads((folder / "card.json").read_text())
     except (OSError, ValueError) as err:
         raise InputError(f"{folder} holds no readable card.json; it is not a model folder of this project.") from err
+
+
+def ship(settings: Settings, storage: Storage | None, model_id: str) -> Path:
+    """Copy a model (without optimizer state) into assets/models/<id>/, where it becomes the default."""
+    from engine.tfsetup import import_tensorflow
+
+    source = fetch(settings, storage, model_id)
+    target = SHIPPED_DIR / model_id
+    target.mkdir(parents=True, exist_ok=True)
+    import_tensorflow()
+    import keras
+
+    from engine.training import save_for_inference
+
+    save_for_inference(keras.models.load_model(source / "model.keras", compile=False), target / "model.keras")
+    for name in FILES[1:]:
+        if (source / name).exists():
+            shutil.copy(source / name, target / name)
+    return target
