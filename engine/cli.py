@@ -432,6 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fix_jobs_start(args) -> None:
+    # `jobs show ID --json`: REMAINDER swallowed the flag.
+    if getattr(args, "handler", None) is cmd_jobs and args.action != "start" and "--json" in (args.command or []):
+        args.json = True
+        args.command = [w for w in args.command if w != "--json"]
     # `jobs start -- sleep 5`: argparse puts the first word in `id`.
     if getattr(args, "handler", None) is cmd_jobs and args.action == "start":
         words = ([args.id] if args.id else []) + list(args.command or [])
