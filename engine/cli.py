@@ -246,6 +246,17 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
         return r, "\n".join(lines)
     if not args.dataset:
         raise_usage(f"benchmark {args.kind} needs a dataset name.")
+    if args.kind == "train":
+        from engine.benchmark_train import benchmark_train
+
+        r = benchmark_train(settings, Storage(settings), args.dataset, workers=_worker_list(args.workers), epochs=args.epochs,
+                            limit=args.limit, on_progress=progress)
+        lines = [f"Training {r['dataset']} for {r['epochs']} epochs per run (median seconds per epoch):",
+                 f"  {'method':<24} {'workers':>7} {'s/epoch':>8} {'img/s':>7} {'vs keras':>8} {'val acc':>8}"]
+        for x in r["runs"]:
+            lines.append(f"  {x['method']:<24} {x['workers']:>7} {x['seconds_median']:>8.1f} {x['images_per_second']:>7.1f} "
+                         f"{x['time_vs_keras'] or 0:>8.2f} {x['val_accuracy']:>8.3f}")
+        return r, "\n".join(lines)
     if args.kind == "preprocess":
         from engine.benchmark_preprocess import benchmark_preprocess
 
@@ -402,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("benchmark", parents=[common], help="measure speed and print a table",
                        description="Speed experiments on this machine; results are medians of --repeat runs.")
-    p.add_argument("kind", choices=["preprocess", "read", "classify", "refusal"],
+    p.add_argument("kind", choices=["preprocess", "train", "read", "classify", "refusal"],
                    help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed; "
                         "classify: latency of one scan, a batch, cold start; refusal: non-MRI refused vs real scans refused")
     p.add_argument("dataset", nargs="?", help="dataset (preprocess, read)")
@@ -410,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
     p.add_argument("--size", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=3, help="train: epochs per run")
+    p.add_argument("--limit", type=int, default=0, help="train: use only the first N images (0: all)")
     p.add_argument("--master", help="Spark master URL (default: MRI_SPARK_MASTER)")
     p.set_defaults(handler=cmd_benchmark)
 

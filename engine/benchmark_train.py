@@ -1,0 +1,46 @@
+"""Training speed experiment: the same data, model and epochs with plain Keras and with Elephas at 1..K workers."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from engine import registry
+from engine.progress import ProgressFn, no_progress
+from engine.settings import Settings
+from engine.storage import Storage
+from engine.training import TrainConfig, TrainingMode, read_history, train
+
+
+def benchmark_train(settings: Settings, storage: Storage, name: str, workers: list[int] | None = None, epochs: int = 3,
+                    modes: tuple[str, ...] = ("local", "synchronous", "asynchronous"), limit: int = 0,
+                    on_progress: ProgressFn = no_progress) -> dict:
+    """Time per epoch (median), images/s and final validation accuracy for each mode and worker count."""
+    from engine.benchmark_preprocess import save_benchmark
+
+    workers = workers or [1, 2]
+    plan = [("local", 1)] if "local" in modes else []
+    plan += [(m, k) for m in modes if m != "local" for k in workers]
+    runs = []
+    for i, (mode, k) in enumerate(plan):
+        on_progress(i, len(plan), f"training {mode} x{k}")
+        config = TrainConfig(dataset=name, mode=mode, workers=k, epochs=epochs, limit=limit)
+        t0 = time.perf_counter()
+        card = train(settings, storage, config)
+        total = time.perf_counter() - t0
+        history = read_history(settings, card["model_id"])
+        per_epoch = [h["seconds"] for h in history]
+        images = card["training"]["train_images"]
+        runs.append({"method": "keras" if mode == TrainingMode.LOCAL else f"elephas-{mode}", "mode": mode, "workers": k,
+                     "seconds_median": round(statistics.median(per_epoch), 2), "seconds_all": per_epoch,
+                     "images_per_second": round(images / statistics.median(per_epoch), 1),
+                     "val_accuracy": card["validation"]["accuracy"], "total_seconds": round(total, 1), "model": card["model_id"]})
+        storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)  # experiment models are not kept
+    on_progress(len(plan), len(plan), "done")
+    base = next((r for r in runs if r["mode"] == "local"), None)
+    for r in runs:
+        r["time_vs_keras"] = round(r["seconds_median"] / base["seconds_median"], 2) if base else None
+    result = {"kind": "train", "dataset": name, "epochs": epochs, "workers": workers, "limit": limit, "runs": runs,
+              "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    save_benchmark(settings, storage, result)
+    return result
