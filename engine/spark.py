@@ -77,12 +77,19 @@ def create_session(settings: Settings, app_name: str = "mri", master: str | None
 
 @contextlib.contextmanager
 def spark_session(settings: Settings, app_name: str = "mri", master: str | None = None) -> Iterator:
-    """A SparkSession that is stopped on exit."""
+    """A SparkSession that is stopped on exit — unless it was already running (then its owner stops it)."""
+    from pyspark.sql import SparkSession
+
+    existing = SparkSession.getActiveSession()
+    if existing is not None and existing.sparkContext.master != (master or settings.spark_master):
+        existing.stop()  # a session on another master cannot be reused for this one
+        existing = None
     spark = create_session(settings, app_name, master)
     try:
         yield spark
     finally:
-        spark.stop()
+        if existing is None:
+            spark.stop()
 
 
 def hdfs_uri(settings: Settings, hdfs_path: str) -> str:

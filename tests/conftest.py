@@ -59,13 +59,12 @@ def hdfs_root(storage, request):
     storage.delete(root, recursive=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def spark(hdfs_cluster):
+    """A live local[2] session (recreated if an engine call stopped the previous one)."""
     from engine.spark import create_session
 
-    session = create_session(hdfs_cluster, app_name="tests", master="local[2]")
-    yield session
-    session.stop()
+    return create_session(hdfs_cluster, app_name="tests", master="local[2]")
 
 
 def free_port() -> int:
