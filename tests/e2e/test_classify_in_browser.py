@@ -27,7 +27,8 @@ def upload(page, url, path, artifacts, shot):
 def test_jpeg_gets_an_answer(page, dashboard_url, artifacts):
     text = upload(page, dashboard_url, sample_files("pituitary", 1)[0], artifacts, "classify-jpeg.png")
     assert any(word in text for word in ("Glioma", "Meningioma", "No tumour", "Pituitary", "Not classified"))
-    assert "PDF report" in text
+    page.wait_for_selector('[data-testid="stDownloadButton"]', timeout=60_000)
+    assert "PDF report" in page.inner_text('[data-testid="stDownloadButton"]')
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
