@@ -68,7 +68,7 @@ def speedup_chart(runs: list[dict], amdahl: dict | None, baseline: float) -> go.
     if amdahl and amdahl.get("projection"):
         proj = amdahl["projection"]
         fig.add_trace(go.Scatter(x=[p["workers"] for p in proj], y=[p["speedup"] for p in proj], mode="lines",
-                                 name=f"Amdahl model, s={amdahl['serial_fraction']:.2f} (projection)",
+                                 name=f"Amdahl model of the compute stage vs 1 worker, s={amdahl['serial_fraction']:.2f} (projection)",
                                  line={"color": "#54A24B", "dash": "longdash", "width": 1}))
     fig.update_layout(height=340, xaxis={"title": "workers", "dtick": 1}, yaxis={"title": "speed-up", "rangemode": "tozero"}, **_LAYOUT)
     return fig
