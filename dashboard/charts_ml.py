@@ -102,3 +102,16 @@ def _series(runs: list[dict]) -> dict[str, list[dict]]:
             continue
         out.setdefault(f"{r['method']} {r['input']}", []).append(r)
     return {k: sorted(v, key=lambda r: r["workers"]) for k, v in out.items()}
+
+
+def train_comparison(runs: list[dict]) -> go.Figure:
+    """Seconds per epoch (bars) and validation accuracy (markers) for Keras and each Elephas mode and worker count."""
+    labels = [f"{r['method']} x{r['workers']}" for r in runs]
+    fig = go.Figure([
+        go.Bar(x=labels, y=[r["seconds_median"] for r in runs], name="seconds per epoch", marker_color="#4C78A8"),
+        go.Scatter(x=labels, y=[r["val_accuracy"] for r in runs], name="validation accuracy", yaxis="y2", mode="markers",
+                   marker={"size": 12, "color": "#E45756"}),
+    ])
+    fig.update_layout(height=320, yaxis_title="seconds per epoch",
+                      yaxis2={"title": "validation accuracy", "overlaying": "y", "side": "right", "range": [0, 1]}, **_LAYOUT)
+    return fig

@@ -61,3 +61,15 @@ if a.get("serial_fraction") is not None:
     st.caption(f"Amdahl fit on {a['fitted_on']}: serial fraction {a['serial_fraction']:.3f} "
                f"(95% CI {a['serial_fraction_ci95'][0]:.3f}–{a['serial_fraction_ci95'][1]:.3f}); the green dashed line is "
                "that model's projection, not a measurement.")
+
+st.subheader("Training: plain Keras against Elephas")
+trains = list_benchmarks(state.settings(), state.storage(), kind="train")
+if not trains:
+    st.caption("No training experiment yet: `python -m engine benchmark train DATASET --workers 1,2 --epochs 3`.")
+else:
+    t = trains[0]
+    tt = pd.DataFrame([{"method": x["method"], "workers": x["workers"], "seconds per epoch": x["seconds_median"],
+                        "images/s": x["images_per_second"], "time vs Keras": x["time_vs_keras"], "val accuracy": round(x["val_accuracy"], 4)}
+                       for x in t["runs"]])
+    chart_with_table(charts_ml.train_comparison(t["runs"]), tt, "speed.train")
+    st.caption(f"{t['dataset']}, {t['epochs']} epochs per run, {t['created']}.")
