@@ -1,4 +1,4 @@
-"""Small layout helpers shared by pages: error display, byte formatting, 'not built yet' notices."""
+"""Small layout helpers shared by pages: error display and byte formatting."""
 
 from __future__ import annotations
 
@@ -27,7 +27,3 @@ def guarded(action: str) -> Iterator[None]:
         st.error(f"Sorry, something went wrong while trying to {action}. The details are in {state.log_path()}.",
                  icon=":material/error:")
 
-
-def not_built_yet(what: str, command: str) -> None:
-    """Say plainly that a page's feature is not built yet, and what it will do."""
-    st.info(f"**Not built yet.** {what}\n\nIts engine command will be `{command}`.", icon=":material/construction:")

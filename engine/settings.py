@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import ipaddress
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import Mapping
@@ -207,6 +206,3 @@ def get_settings() -> Settings:
     """The process-wide settings, loaded on first use."""
     return load_settings()
 
-
-def hostname() -> str:
-    return socket.gethostname()
