@@ -51,3 +51,16 @@ def small_files(name: str) -> dict:
     frame = manifest(name)
     packed = [e["length"] for e in state.storage().list(datasets.packed_dir(name)) if e["name"].endswith(".parquet")]
     return datasets.small_files_report(frame, state.settings().block_size, packed)
+
+
+def datasets_or_stop(hint: str) -> list[dict]:
+    """The datasets in HDFS; when there are none (or HDFS fails), say so with ``hint`` and stop the page."""
+    from dashboard.ui import guarded
+
+    found: list[dict] = []
+    with guarded("list the datasets"):
+        found = dataset_list()
+    if not found:
+        st.info(f"No dataset yet: {hint}")
+        st.stop()
+    return found

@@ -5,19 +5,14 @@ import os
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_cache, jobview, state
-from dashboard.ui import guarded, human_bytes
+from dashboard import data_cache, jobview
+from dashboard.ui import human_bytes
 
 st.title("Preprocess")
 st.caption("Spark decodes every scan, converts it to grey, resizes it and stretches its intensities, in parallel over the "
            "packed copy in HDFS, and writes Parquet back to HDFS for training. The same per-image function runs in every path.")
 
-found = []
-with guarded("list the datasets"):
-    found = data_cache.dataset_list()
-if not found:
-    st.info("No dataset yet: add one on the Dataset page first.")
-    st.stop()
+found = data_cache.datasets_or_stop("add one on the Dataset page first.")
 
 with st.form("preprocess.form"):
     c = st.columns(4)

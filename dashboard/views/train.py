@@ -5,19 +5,13 @@ import os
 import streamlit as st
 
 from dashboard import charts_ml, data_cache, jobview, state
-from dashboard.ui import guarded
 from engine import training
 
 st.title("Train")
 st.caption("A compact CNN (or ResNet50 transfer learning) trained on the prepared Parquet from HDFS, locally with Keras "
            "or distributed with Elephas. The validation split is stratified and keeps duplicates on one side.")
 
-found = []
-with guarded("list the datasets"):
-    found = data_cache.dataset_list()
-if not found:
-    st.info("No dataset yet: add one on the Dataset page, then preprocess it.")
-    st.stop()
+found = data_cache.datasets_or_stop("add one on the Dataset page, then preprocess it.")
 
 with st.form("train.form"):
     c = st.columns(4)
