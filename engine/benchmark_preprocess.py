@@ -80,8 +80,9 @@ def _spark_phases(spark, settings: Settings, name: str, size: int, method: Metho
 
 def benchmark_preprocess(settings: Settings, storage: Storage, name: str, workers: list[int] | None = None,
                          repeat: int = 3, size: int = 128, inputs: tuple[str, ...] = ("packed", "files"),
+                         methods: tuple[Method, ...] = (Method.SPARK_RDD, Method.SPARK_ARROW), save: bool = True,
                          on_progress: ProgressFn = no_progress) -> dict:
-    """Run the preprocessing benchmark; saves the result in HDFS and the run folder and returns it."""
+    """Run the preprocessing benchmark and return it; with ``save``, also keep it in HDFS and the run folder."""
     cores = os.cpu_count() or 1
     workers = sorted(set(workers or range(1, cores + 1)))
     table = read_packed(storage, name)
@@ -89,7 +90,8 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
     n = len(contents)
     runs: list[dict] = []
     phase_runs = 1 if repeat == 1 else 2  # instrumented runs per configuration, for the breakdown
-    total_steps = repeat * (1 + len(workers) * (1 + 2 * len(inputs))) + len(workers) * (1 + 2 * len(inputs))
+    spark_configs = len(methods) * len(inputs)
+    total_steps = repeat * (1 + len(workers) * (1 + spark_configs)) + len(workers) * (1 + spark_configs)
     step = 0
 
     def tick(msg: str) -> None:
@@ -122,7 +124,7 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
             spark.sparkContext.parallelize(range(k * 2), k).map(lambda v: v).count()  # start the Python workers
             worker_start_s = time.perf_counter() - t0
             tick(f"Spark local[{k}] started")
-            for method in (Method.SPARK_RDD, Method.SPARK_ARROW):
+            for method in methods:
                 for input_kind in inputs:
                     totals = []
                     for _ in range(repeat):
@@ -147,7 +149,8 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
         "amdahl": {**fit_amdahl(arrow), "fitted_on": "spark-arrow, packed input, compute stage"},
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    save_benchmark(settings, storage, result)
+    if save:
+        save_benchmark(settings, storage, result)
     return result
 
 

@@ -62,8 +62,13 @@ def cmd_dataset(args, settings: Settings, progress) -> tuple[dict, str]:
     if args.action == "ingest":
         from engine.ingest import ingest_dataset
 
+        from engine.demo import DEMO_DATASET
+
         src = Path(args.target).expanduser()
-        result = ingest_dataset(storage, src, args.name or _default_name(src), default_split=args.split, on_progress=progress)
+        name = args.name or _default_name(src)
+        if name == DEMO_DATASET:  # Demo mode replaces this dataset on every run
+            raise_usage(f"The dataset name {DEMO_DATASET!r} is reserved for Demo mode; choose another with --name.")
+        result = ingest_dataset(storage, src, name, default_split=args.split, on_progress=progress)
         return result, _ingest_text(result)
     if args.action == "stats":
         stats = None if args.refresh else dataset_stats.load_stats(storage, args.target)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data_cache, health, state
+from dashboard import data_cache, demo_view, health, state
 from dashboard.ui import guarded
 from engine import jobs, registry
 
@@ -59,3 +59,7 @@ with guarded("read the cluster state"):
             st.page_link("views/speedup.py", label="Measure the speed-up", icon=":material/speed:")
         with cols[3]:
             st.page_link("views/dataset.py", label="Audit the data", icon=":material/fact_check:")
+
+st.divider()
+with guarded("show Demo mode"):
+    demo_view.section()
