@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 from typing import Iterator
 
 import numpy as np
@@ -28,12 +30,29 @@ def intensity_histograms(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFra
 
 
 CLASS_INDEX = {"glioma": 0, "meningioma": 1, "notumor": 2, "pituitary": 3}
+FAULT_KILL_WORKER_ONCE = "MRI_FAULT_KILL_PYTHON_WORKER_ONCE"  # fault injection for tests: a flag file path
+
+
+def _maybe_die_once() -> None:
+    """Fault injection: when the variable names a flag file that does not exist yet, create it and die by SIGKILL.
+
+    Exactly one Python worker dies, mid-task, the way an out-of-memory kill takes it: Spark must retry the task.
+    """
+    flag = os.environ.get(FAULT_KILL_WORKER_ONCE)
+    if not flag:
+        return
+    try:
+        os.close(os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def prepare_partition(rows, size: int, channels: int):
     """RDD mapPartitions: Row(path, split, class, sha256, content) -> prepared tuples."""
     from engine.imageprep import prepare_or_error
 
+    _maybe_die_once()
     for row in rows:
         pixels, error = prepare_or_error(row["content"], size, channels)
         yield (row["path"], row["split"], row["class"], CLASS_INDEX.get(row["class"], -1), row["sha256"], pixels, error)
@@ -46,6 +65,7 @@ def prepare_arrow(size: int, channels: int):
 
         from engine.imageprep import prepare_or_error
 
+        _maybe_die_once()
         for batch in batches:
             cols = batch.to_pydict()
             pixels, errors = [], []

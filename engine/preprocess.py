@@ -85,6 +85,9 @@ def spark_prepare(spark, settings: Settings, name: str, size: int, method: Metho
         # Split the few large packed files by row group (~0.5 MiB each) rather than by 128 MiB: enough tasks for every core.
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(PACKED_SPLIT_BYTES))
         source = spark.read.parquet(hdfs_uri(settings, datasets.packed_dir(name))).select("path", "split", "class", "sha256", "content")
+        if source.rdd.getNumPartitions() < settings_parallelism(spark):
+            # A small dataset fits one row group, hence one task: spread it so every core has work.
+            source = source.repartition(settings_parallelism(spark))
     else:
         manifest = spark.read.parquet(hdfs_uri(settings, datasets.manifest_path(name))).select("path", "split", "class", "sha256")
         files = spark.read.format("binaryFile").load(hdfs_uri(settings, f"{datasets.raw_dir(name)}/*/*/*"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from typing import Iterator
 
 from engine.errors import SparkJobError
@@ -13,13 +14,22 @@ from engine.settings import REPO_ROOT, Settings, is_loopback
 logger = logging.getLogger(__name__)
 
 
+LOCAL_TASK_ATTEMPTS = 4  # as on a cluster (spark.task.maxFailures): a task whose Python worker dies is retried
+
+
 def _is_local(master: str) -> bool:
     return master.startswith("local")
 
 
+def with_task_retries(master: str) -> str:
+    """``local[K]`` -> ``local[K,4]``: local mode ignores spark.task.maxFailures and would fail on the first lost task."""
+    m = re.fullmatch(r"local(?:\[(\d+|\*)\])?", master)
+    return f"local[{m.group(1) or 1},{LOCAL_TASK_ATTEMPTS}]" if m else master
+
+
 def spark_conf(settings: Settings, app_name: str, master: str | None = None) -> dict[str, str]:
     """The Spark properties the engine sets; pure, so tests can check it."""
-    master = master or settings.spark_master
+    master = with_task_retries(master or settings.spark_master)
     conf = {
         "spark.master": master,
         "spark.app.name": app_name,
@@ -81,7 +91,7 @@ def spark_session(settings: Settings, app_name: str = "mri", master: str | None 
     from pyspark.sql import SparkSession
 
     existing = SparkSession.getActiveSession()
-    if existing is not None and existing.sparkContext.master != (master or settings.spark_master):
+    if existing is not None and existing.sparkContext.master != with_task_retries(master or settings.spark_master):
         existing.stop()  # a session on another master cannot be reused for this one
         existing = None
     spark = create_session(settings, app_name, master)

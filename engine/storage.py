@@ -42,6 +42,16 @@ class Storage:
         except HdfsError as err:
             if err.exception == "FileNotFoundException" or "does not exist" in str(err):
                 raise NotFoundError(f"{hdfs_path!r} does not exist in HDFS.") from err
+            first = str(err).splitlines()[0]
+            if err.exception in ("DSQuotaExceededException", "NSQuotaExceededException"):
+                raise StorageError(f"HDFS has no room to {action} {hdfs_path!r}: {first}. Free space (delete an old dataset "
+                                   "or model) or raise the folder's quota, then try again.") from err
+            if "could only be written to 0" in first:
+                raise StorageError(f"No DataNode could take {hdfs_path!r}: their disks are full or they are down "
+                                   "(the HDFS page shows which). Free disk space or start a DataNode, then try again.") from err
+            if err.exception == "AccessControlException":
+                raise StorageError(f"HDFS refused permission to {action} {hdfs_path!r} as user "
+                                   f"{self.settings.hdfs_user!r}: {first}. Use a folder that user may write to.") from err
             raise StorageError(f"Cannot {action} {hdfs_path!r}: {str(err).splitlines()[0]}") from err
         except requests.RequestException as err:
             raise StorageError(

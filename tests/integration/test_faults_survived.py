@@ -1,0 +1,100 @@
+"""Faults survived against the real services: a DataNode stopped during a Spark job, a Spark Python worker
+killed mid-task, and HDFS out of space during an ingest."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import requests
+
+from engine import cluster, datasets, jobs
+from engine.errors import StorageError
+from engine.executor import FAULT_KILL_WORKER_ONCE
+from engine.ingest import ingest_dataset
+from engine.preprocess import prepare_table, read_packed, read_prepared
+from engine.settings import REPO_ROOT
+from tests.images import SAMPLE
+from tests.integration.test_datanode_failure import wait_for
+
+DATASET = "t-faults"
+
+
+@pytest.fixture(scope="module")
+def dataset(storage):
+    ingest_dataset(storage, SAMPLE, DATASET)
+    yield DATASET
+    storage.delete(datasets.dataset_dir(DATASET), recursive=True)
+
+
+def sequential_pixels(storage, name, size):
+    table = prepare_table(read_packed(storage, name), size).sort_by("path")
+    x = np.frombuffer(b"".join(table.column("pixels").to_pylist()), dtype=np.uint8).reshape(-1, size, size, 1)
+    return x, table.column("path").to_pylist()
+
+
+def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, dataset):
+    if not settings.hdfs_managed:
+        pytest.skip("needs the local cluster this engine manages")
+    job = jobs.submit_job(settings, ["preprocess", dataset, "--size", "64", "--workers", "2"], title="fault: DataNode stop")
+    victim = "datanode2"
+    try:
+        # Stop it once the job runs: the NameNode still lists it live for ~20 s, so Spark's reads and
+        # writes first try the dead DataNode and must fail over to the other replica / another node.
+        wait_for(lambda: jobs.get_job(settings, job.id).progress is not None, 60, "the job to start")
+        assert cluster.stop_daemon(settings, victim)
+        assert not jobs.get_job(settings, job.id).status.finished  # really in the middle of the job
+        done = jobs.wait_for_job(settings, job.id, timeout_s=300)
+        assert done.status == jobs.JobStatus.SUCCEEDED, done.error
+        assert done.result["images"] == 40 and done.result["failed"] == []
+        x, _, paths = read_prepared(storage, dataset, 64)
+        x_seq, paths_seq = sequential_pixels(storage, dataset, 64)
+        assert paths == paths_seq and np.array_equal(x, x_seq)
+    finally:
+        cluster.start_daemon(settings, victim)
+        cluster.wait_until_ready(settings, timeout_s=120)
+    # Back with its old replicas, the cluster heals: nothing missing, nothing under-replicated.
+    wait_for(lambda: (s := cluster.replication_state(settings))["live_datanodes"] == settings.datanodes
+             and s["under_replicated"] == 0 and s["missing"] == 0, 120, "HDFS to be fully replicated again")
+
+
+def test_killed_python_worker_is_retried_and_output_is_complete(settings, storage, dataset, tmp_path):
+    flag = tmp_path / "killed-once"
+    env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
+    proc = subprocess.run([sys.executable, "-m", "engine", "preprocess", dataset, "--size", "48", "--workers", "2", "--json"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert flag.exists()  # a Python worker really died by SIGKILL mid-task
+    assert "Lost task" in proc.stderr or "exited unexpectedly" in proc.stderr  # and Spark saw it and retried
+    result = json.loads(proc.stdout)
+    assert result["images"] == 40 and result["failed"] == []
+    x, _, paths = read_prepared(storage, dataset, 48)
+    x_seq, paths_seq = sequential_pixels(storage, dataset, 48)
+    assert paths == paths_seq and np.array_equal(x, x_seq)
+
+
+def set_space_quota(settings, path: str, quota: int) -> None:
+    params = {"op": "SETQUOTA", "namespacequota": -1, "storagespacequota": quota, "user.name": settings.hdfs_user}
+    resp = requests.put(f"{settings.namenode_http}/webhdfs/v1{path}", params=params, timeout=10)
+    assert resp.status_code == 200, resp.text[:300]
+
+
+def test_hdfs_out_of_space_is_a_sentence_and_leaves_no_partial_dataset(settings, storage):
+    name = "t-quota-full"
+    folder = datasets.dataset_dir(name)
+    storage.makedirs(folder)
+    set_space_quota(settings, folder, 3 * 1024 * 1024)  # room for one block and its replica, not for 40 scans
+    try:
+        with pytest.raises(StorageError) as err:
+            ingest_dataset(storage, SAMPLE, name)
+        message = str(err.value)
+        assert "rolled back" in message and "no room" in message and "quota" in message.lower()
+        assert "Traceback" not in message
+        assert not storage.exists(folder) or storage.list(folder) == []
+        assert name not in [d["name"] for d in datasets.list_datasets(storage)]
+    finally:
+        if storage.exists(folder):
+            set_space_quota(settings, folder, -1)  # -1 clears it
+            storage.delete(folder, recursive=True)
