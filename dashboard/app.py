@@ -17,6 +17,7 @@ from dashboard import health, state  # noqa: E402
 
 st.set_page_config(page_title="Brain MRI · distributed pipeline", page_icon=":material/neurology:", layout="wide")
 state.configure_logging()
+state.keep_keras_state()
 
 pages = {
     "Pipeline": [

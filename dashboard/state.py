@@ -39,6 +39,24 @@ def configure_logging() -> Path:
 
 
 @st.cache_resource
+def keep_keras_state() -> bool:
+    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every script run, once per server.
+
+    Streamlit does it after every run, fragment ticks included, and with TensorFlow loaded each call (it
+    ends in a full garbage collection) costs tens of milliseconds of CPU: five open sessions kept two cores
+    busy and new visitors waited for the page. It also resets Keras' global state while another session's
+    thread may be using the cached model. The dashboard only loads models once and never builds one, so
+    there is nothing to clear. (We do not use matplotlib, the other module that hook cleans.)
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = lambda: None
+        return True
+    return False
+
+
+@st.cache_resource
 def storage():
     """One WebHDFS client per server process (engine.storage.Storage)."""
     from engine.storage import Storage

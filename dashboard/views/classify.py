@@ -24,15 +24,22 @@ if clf is None:
 files = st.file_uploader("Scans", type=["jpg", "jpeg", "png", "dcm", "dicom"], accept_multiple_files=True,
                          help="One slice per file. DICOM headers are read for technical fields only; no patient data is shown or kept.")
 if files:
-    answers = []
-    bar = st.progress(0.0, text="Classifying…") if len(files) > 1 else None
-    with guarded("classify the scans"):
-        chunk = 16
-        for start in range(0, len(files), chunk):
-            part = files[start:start + chunk]
-            answers += clf.classify([(f.name, f.getvalue()) for f in part], log=state.settings(), source="dashboard")
-            if bar:
-                bar.progress(min(1.0, (start + len(part)) / len(files)), text=f"Classified {start + len(part)} of {len(files)}")
+    # Answer (and audit-log) each upload once: widgets below rerun the page, which must not classify again.
+    upload_key = tuple(f.file_id for f in files)
+    if st.session_state.get("classify.upload_key") != upload_key:
+        answers = []
+        bar = st.progress(0.0, text="Classifying…") if len(files) > 1 else None
+        with guarded("classify the scans"):
+            chunk = 16
+            for start in range(0, len(files), chunk):
+                part = files[start:start + chunk]
+                answers += clf.classify([(f.name, f.getvalue()) for f in part], log=state.settings(), source="dashboard")
+                if bar:
+                    bar.progress(min(1.0, (start + len(part)) / len(files)), text=f"Classified {start + len(part)} of {len(files)}")
+            st.session_state["classify.upload_key"], st.session_state["classify.answers"] = upload_key, answers
+        if bar:
+            bar.empty()
+    answers = st.session_state.get("classify.answers", []) if st.session_state.get("classify.upload_key") == upload_key else []
     if len(answers) == 1:
         classify_parts.show_answer(answers[0], clf.loaded.card, key="one")
     elif answers:
