@@ -2,15 +2,10 @@
 
 import pytest
 
+from tests.e2e.conftest import settle
+
 PAGES = {"overview": "", "hdfs": "hdfs", "dataset": "dataset", "preprocess": "preprocess", "train": "train",
          "speedup": "speedup", "classify": "classify", "models": "models"}
-
-
-def settle(page):
-    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    page.wait_for_selector('h1', timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(800)  # let plotly finish its first draw before the screenshot
 
 
 @pytest.mark.parametrize("name", list(PAGES))
