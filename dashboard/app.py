@@ -36,9 +36,8 @@ pages = {
 page = st.navigation(pages)
 
 with st.sidebar:
-    st.subheader("Cluster")
-    health.cluster_health()
-    st.subheader("Jobs")
-    health.jobs_panel()
+    # A self-refreshing fragment can swallow the rerun an upload asks for (streamlit#9079): with five
+    # clinicians uploading at once some answers never came. The Classify page draws the sidebar per run.
+    health.sidebar(live=page.title != "Classify")
 
 page.run()

@@ -25,7 +25,6 @@ def cluster_status() -> dict:
     return cluster.cluster_status(state.settings())
 
 
-@st.fragment(run_every=5)
 def cluster_health() -> None:
     status = cluster_status()
     nn = status["namenode"]
@@ -51,7 +50,6 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%H:%M:%S") if ts else ""
 
 
-@st.fragment(run_every=2)
 def jobs_panel(limit: int = 6) -> None:
     recent = jobs.list_jobs(state.settings(), limit=limit)
     if not recent:
@@ -70,3 +68,11 @@ def jobs_panel(limit: int = 6) -> None:
                 st.rerun(scope="fragment")
         elif job.status == JobStatus.FAILED and job.error:
             st.caption(f":red[{job.error[:160]}]")
+
+
+def sidebar(live: bool = True) -> None:
+    """Cluster health and jobs; with ``live`` each part refreshes itself (every 5 s and 2 s)."""
+    st.subheader("Cluster")
+    (st.fragment(cluster_health, run_every=5) if live else cluster_health)()
+    st.subheader("Jobs")
+    (st.fragment(jobs_panel, run_every=2) if live else jobs_panel)()

@@ -94,16 +94,24 @@ def dashboard_url(hdfs_cluster, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    path = chromium_path()
-    if path is None:
+def playwright_driver():
+    if chromium_path() is None:
         pytest.skip("Debian's chromium is not installed (./run.sh test installs it when run as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+        yield pw
+
+
+def launch_browser(playwright_driver):
+    return playwright_driver.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    chromium = launch_browser(playwright_driver)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from engine import audit_log, datasets, demo, jobs, registry
 from engine.benchmark_preprocess import list_benchmarks
 from engine.ingest import ingest_dataset
 from tests.conftest import free_port
-from tests.e2e.conftest import launch_dashboard, settle, stop_dashboard, wait_for_text, wait_healthy
+from tests.e2e.conftest import launch_browser, launch_dashboard, settle, stop_dashboard, wait_for_text, wait_healthy
 from tests.images import SAMPLE, sample_files
 
 
@@ -143,14 +143,14 @@ def test_demo_mode_runs_the_pipeline_and_leaves_user_data_alone(browser, dashboa
     assert user_state(settings, storage) == before
 
 
-def test_five_sessions_classify_at_once_and_each_answer_is_logged_once(browser, dashboard_url, settings, artifacts):
+def test_five_sessions_classify_at_once_and_each_answer_is_logged_once(playwright_driver, dashboard_url, settings, artifacts):
     if registry.default_model_id(settings) is None:
         pytest.skip("no model in assets/models or the registry")
     scans = [sample_files(c, 2)[i] for c in ("glioma", "meningioma", "notumor") for i in range(2)][:5]
     shas = sorted(__import__("hashlib").sha256(p.read_bytes()).hexdigest() for p in scans)
     before = len(audit_log.read(settings))
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in scans]
-    pages = [c.new_page() for c in contexts]
+    browsers = [launch_browser(playwright_driver) for _ in scans]  # five users, five browsers
+    pages = [b.new_page(viewport={"width": 1400, "height": 1000}) for b in browsers]
     try:
         for pg in pages:  # open one after another; the uploads below are what run at once
             pg.goto(f"{dashboard_url}/classify", timeout=90_000)
@@ -172,5 +172,5 @@ def test_five_sessions_classify_at_once_and_each_answer_is_logged_once(browser, 
         assert sorted(e["sha256"] for e in new) == shas  # every answer logged, each exactly once
         assert all(e["source"] == "dashboard" and e["label"] for e in new)
     finally:
-        for c in contexts:
-            c.close()
+        for b in browsers:
+            b.close()
