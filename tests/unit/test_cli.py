@@ -37,3 +37,8 @@ def test_settings_json(capsys):
     assert main(["settings", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["replication"] >= 1 and data["namenode_http"].startswith("http")
+
+
+def test_the_demo_dataset_name_is_reserved(capsys, tmp_path):
+    assert main(["dataset", "ingest", str(tmp_path), "--name", "demo", "--json"]) == 2
+    assert "reserved for Demo mode" in json.loads(capsys.readouterr().out)["error"]

@@ -54,3 +54,11 @@ def test_spark_masters_accepted(master):
 def test_hadoop_home_without_jars_is_rejected(tmp_path):
     with pytest.raises(ConfigError, match="HADOOP_HOME"):
         load_settings({"HADOOP_HOME": str(tmp_path)})
+
+
+@pytest.mark.parametrize("master, expected", [("local", "local[1,4]"), ("local[2]", "local[2,4]"), ("local[*]", "local[*,4]"),
+                                              ("local[2,3]", "local[2,3]"), ("spark://h:7077", "spark://h:7077")])
+def test_local_masters_retry_lost_tasks(master, expected):
+    from engine.spark import with_task_retries
+
+    assert with_task_retries(master) == expected
