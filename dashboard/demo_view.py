@@ -23,7 +23,7 @@ STEP_PAGES = {
     "classify": ("views/classify.py", "Classify page", ":material/neurology:"),
 }
 STATUS_ICONS = {"waiting": ":material/schedule:", "running": ":material/progress_activity:",
-                "done": ":material/check_circle:", "failed": ":material/error:"}
+                "done": ":material/check_circle:", "failed": ":material/error:", "stopped": ":material/cancel:"}
 
 
 def section() -> None:
@@ -42,9 +42,13 @@ def section() -> None:
     if running:
         _live()
     else:
-        if job is not None and job.status == jobs.JobStatus.FAILED:
+        if job is not None and job.status in (jobs.JobStatus.FAILED, jobs.JobStatus.CANCELLED):
             st.warning(f"The last demo stopped: {job.error}", icon=":material/error:")
-        _steps(demo.read_state(state.settings()))
+        last = demo.read_state(state.settings())
+        for step in (last or {}).get("steps", []):
+            if step["status"] == "running":  # its process is gone: the step will not finish
+                step["status"] = "stopped"
+        _steps(last)
 
 
 @st.fragment(run_every=1.0)
