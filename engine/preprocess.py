@@ -30,10 +30,11 @@ logger = logging.getLogger(__name__)
 
 PREPARED_SCHEMA = "path string, split string, class string, label int, sha256 string, pixels binary, error string"
 ROWS_PER_PARTITION = 256  # ~2 MiB of JPEGs per task: enough work per task to hide its overhead
-# Spark input split of the packed copy: two 16 MiB packed files per task. Each task pays a fixed cost (open
-# Parquet on HDFS, hand an Arrow batch to Python): with 2 MiB splits (70 tasks for the 5,708 scans) Spark x2
-# took 4.6-5.3 s end to end, with 32 MiB (5 tasks) 2.3-2.4 s, against 1.4 s for a 2-process pool.
-PACKED_SPLIT_BYTES = 32 * 1024 * 1024
+# Tasks per core when reading the packed copy. Each task pays a fixed cost (open Parquet on HDFS, hand Arrow
+# batches to Python, create and close one replicated output file): with 2 MiB splits (70 tasks for the 5,708
+# scans) Spark x2 took 4.6-5.3 s end to end against 1.4 s for a 2-process pool. Two tasks per core keep
+# the cores evenly loaded while paying that cost only a few times.
+PACKED_TASKS_PER_CORE = 2
 
 
 class Method(StrEnum):
@@ -85,7 +86,8 @@ def spark_prepare(spark, settings: Settings, name: str, size: int, method: Metho
     from pyspark.sql import functions as F
 
     if input_kind == "packed":
-        spark.conf.set("spark.sql.files.maxPartitionBytes", str(PACKED_SPLIT_BYTES))
+        # Spark splits files into total bytes / minPartitionNum (up to maxPartitionBytes, 128 MiB), at row groups.
+        spark.conf.set("spark.sql.files.minPartitionNum", str(PACKED_TASKS_PER_CORE * settings_parallelism(spark)))
         source = spark.read.parquet(hdfs_uri(settings, datasets.packed_dir(name))).select("path", "split", "class", "sha256", "content")
         if source.rdd.getNumPartitions() < settings_parallelism(spark):
             # A small dataset fits one row group, hence one task: spread it so every core has work.
