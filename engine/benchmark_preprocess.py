@@ -89,7 +89,7 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
     contents = table.column("content").to_pylist()
     n = len(contents)
     runs: list[dict] = []
-    phase_runs = 1 if repeat == 1 else 2  # instrumented runs per configuration, for the breakdown
+    phase_runs = repeat  # instrumented runs per configuration, for the breakdown (their median)
     spark_configs = len(methods) * len(inputs)
     total_steps = repeat * (1 + len(workers) * (1 + spark_configs)) + len(workers) * (1 + spark_configs)
     step = 0

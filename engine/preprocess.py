@@ -31,9 +31,10 @@ logger = logging.getLogger(__name__)
 PREPARED_SCHEMA = "path string, split string, class string, label int, sha256 string, pixels binary, error string"
 ROWS_PER_PARTITION = 256  # ~2 MiB of JPEGs per task: enough work per task to hide its overhead
 # Tasks per core when reading the packed copy. Each task pays a fixed cost (open Parquet on HDFS, hand Arrow
-# batches to Python, create and close one replicated output file): with 2 MiB splits (70 tasks for the 5,708
-# scans) Spark x2 took 4.6-5.3 s end to end against 1.4 s for a 2-process pool. Two tasks per core keep
-# the cores evenly loaded while paying that cost only a few times.
+# batches to Python, create and close one replicated output file): with 2 MiB splits (21 tasks for the 41 MB
+# packed copy of the 5,708 scans) Spark x2 took 4.6-5.3 s end to end against 1.4 s for a 2-process pool.
+# Two tasks per core keep the cores loaded while paying that cost only a few times (3 or 4 per core
+# measured no better here).
 PACKED_TASKS_PER_CORE = 2
 
 
