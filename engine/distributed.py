@@ -75,7 +75,9 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
                   loss=model.loss, metrics=["accuracy"])
     with spark_for_training(settings, config.workers, threads) as spark:
         rdd = spark.sparkContext.parallelize(list(zip(x[train_idx], y_onehot[train_idx])), numSlices=config.workers).cache()
-        sync_model = SparkModel(model, num_workers=config.workers, batch_size=config.batch_size) \
+        # num_workers=None: the RDD already has one partition per worker, and Elephas would otherwise
+        # repartition it (a full shuffle of every image) on each fit call, that is, every epoch.
+        sync_model = SparkModel(model, num_workers=None, batch_size=config.batch_size) \
             if config.mode == TrainingMode.SYNCHRONOUS else None
         for epoch in range(initial_epoch, config.epochs):
             reporter.start_epoch(epoch)
@@ -88,7 +90,7 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
                 history = sync_model.training_histories[-config.workers:]
             else:
                 async_model = AsynchronousSparkModel(
-                    model, num_workers=config.workers, batch_size=config.batch_size, mode=str(config.mode),
+                    model, num_workers=None, batch_size=config.batch_size, mode=str(config.mode),
                     frequency=config.frequency, parameter_server_mode="http", port=parameter_server_port(settings))
                 async_model.parameter_server.debug = False  # Elephas defaults to Flask's debug server
                 try:
