@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import socket
+import time
 
 import pytest
 
@@ -71,3 +73,39 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)  # probe interval
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def sample_dataset(storage, name: str):
+    """The shipped 40-scan sample ingested as dataset ``name`` for the duration of the block."""
+    from engine import datasets
+    from engine.ingest import ingest_dataset
+    from tests.images import SAMPLE
+
+    ingest_dataset(storage, SAMPLE, name)
+    try:
+        yield name
+    finally:
+        storage.delete(datasets.dataset_dir(name), recursive=True)
+
+
+def sequential_pixels(storage, name: str, size: int):
+    """(pixels [n, size, size, 1], paths) of a dataset prepared by the plain Python loop, sorted by path."""
+    import numpy as np
+
+    from engine.preprocess import prepare_table, read_packed
+
+    table = prepare_table(read_packed(storage, name), size).sort_by("path")
+    x = np.frombuffer(b"".join(table.column("pixels").to_pylist()), dtype=np.uint8).reshape(-1, size, size, 1)
+    return x, table.column("path").to_pylist()

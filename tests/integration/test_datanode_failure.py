@@ -1,24 +1,13 @@
 """A DataNode process stopped: the NameNode sees it dead, blocks go under-replicated, every file still reads."""
 
-import time
-
 import pytest
 
 from engine import cluster
 from engine.ingest import ingest_dataset
 from engine.storage import verify_reads
 from engine import datasets
+from tests.conftest import wait_for
 from tests.images import messy_tree
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)  # probe interval
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_stopped_datanode_loses_no_data(storage, hdfs_cluster, tmp_path):

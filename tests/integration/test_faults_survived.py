@@ -14,25 +14,18 @@ from engine import cluster, datasets, jobs
 from engine.errors import StorageError
 from engine.executor import FAULT_KILL_WORKER_ONCE
 from engine.ingest import ingest_dataset
-from engine.preprocess import prepare_table, read_packed, read_prepared
+from engine.preprocess import read_prepared
 from engine.settings import REPO_ROOT
+from tests.conftest import sample_dataset, sequential_pixels, wait_for
 from tests.images import SAMPLE
-from tests.integration.test_datanode_failure import wait_for
 
 DATASET = "t-faults"
 
 
 @pytest.fixture(scope="module")
 def dataset(storage):
-    ingest_dataset(storage, SAMPLE, DATASET)
-    yield DATASET
-    storage.delete(datasets.dataset_dir(DATASET), recursive=True)
-
-
-def sequential_pixels(storage, name, size):
-    table = prepare_table(read_packed(storage, name), size).sort_by("path")
-    x = np.frombuffer(b"".join(table.column("pixels").to_pylist()), dtype=np.uint8).reshape(-1, size, size, 1)
-    return x, table.column("path").to_pylist()
+    with sample_dataset(storage, DATASET) as name:
+        yield name
 
 
 def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, dataset):

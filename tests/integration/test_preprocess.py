@@ -11,34 +11,25 @@ import pytest
 from engine import datasets, spark_cluster
 from engine.benchmark_preprocess import benchmark_preprocess
 from engine.errors import InputError
-from engine.ingest import ingest_dataset
-from engine.preprocess import Method, prepare_table, preprocess_dataset, read_packed, read_prepared
-from tests.conftest import free_port
-from tests.images import SAMPLE
+from engine.preprocess import Method, preprocess_dataset, read_prepared
+from tests.conftest import free_port, sample_dataset, sequential_pixels
 
 DATASET = "t-prep"
 
 
 @pytest.fixture(scope="module")
 def dataset(storage):
-    ingest_dataset(storage, SAMPLE, DATASET)
-    yield DATASET
-    storage.delete(datasets.dataset_dir(DATASET), recursive=True)
-
-
-def arrays(storage, name, size):
-    x, y, paths = read_prepared(storage, name, size)
-    return x, y, paths
+    with sample_dataset(storage, DATASET) as name:
+        yield name
 
 
 def test_rdd_arrow_and_sequential_agree(settings, storage, dataset):
     preprocess_dataset(settings, storage, dataset, size=48, workers=2, method=Method.SPARK_RDD)
-    x_rdd, y_rdd, p_rdd = arrays(storage, dataset, 48)
+    x_rdd, y_rdd, p_rdd = read_prepared(storage, dataset, 48)
     result = preprocess_dataset(settings, storage, dataset, size=48, workers=2, method=Method.SPARK_ARROW)
-    x_arrow, y_arrow, p_arrow = arrays(storage, dataset, 48)
-    seq = prepare_table(read_packed(storage, dataset), 48).sort_by("path")
-    x_seq = np.frombuffer(b"".join(seq.column("pixels").to_pylist()), dtype=np.uint8).reshape(-1, 48, 48, 1)
-    assert p_rdd == p_arrow == seq.column("path").to_pylist()
+    x_arrow, y_arrow, p_arrow = read_prepared(storage, dataset, 48)
+    x_seq, p_seq = sequential_pixels(storage, dataset, 48)
+    assert p_rdd == p_arrow == p_seq
     assert np.array_equal(x_rdd, x_arrow) and np.array_equal(x_arrow, x_seq)
     assert np.array_equal(y_rdd, y_arrow) and sorted(set(y_arrow.tolist())) == [0, 1, 2, 3]
     assert result["images"] == 40 and result["failed"] == [] and result["blocks"] >= result["files"]
@@ -65,12 +56,12 @@ def test_unreadable_image_is_reported_not_fatal(settings, storage, dataset, tmp_
 
 def test_same_output_on_a_standalone_cluster(settings, storage, dataset):
     preprocess_dataset(settings, storage, dataset, size=40, workers=2)
-    local = arrays(storage, dataset, 40)
+    local = read_prepared(storage, dataset, 40)
     port, ui = free_port(), free_port()
     with spark_cluster.standalone_cluster(settings, workers=2, port=port, ui_port=ui) as master:
         result = preprocess_dataset(settings, storage, dataset, size=40, master=master)
         assert result["master"] == master
-    remote = arrays(storage, dataset, 40)
+    remote = read_prepared(storage, dataset, 40)
     assert local[2] == remote[2]
     assert np.array_equal(local[0], remote[0]) and np.array_equal(local[1], remote[1])
 
