@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import charts, charts_ml, jobview, state
@@ -44,11 +43,7 @@ def section() -> None:
     else:
         if job is not None and job.status in (jobs.JobStatus.FAILED, jobs.JobStatus.CANCELLED):
             st.warning(f"The last demo stopped: {job.error}", icon=":material/error:")
-        last = demo.read_state(state.settings())
-        for step in (last or {}).get("steps", []):
-            if step["status"] == "running":  # its process is gone: the step will not finish
-                step["status"] = "stopped"
-        _steps(last)
+        _steps(demo.read_state(state.settings()))
 
 
 @st.fragment(run_every=1.0)
@@ -101,10 +96,8 @@ def _blocks(r: dict) -> None:
     with right:
         replicas = r["raw_replicas_per_datanode"]
         st.markdown(f"Replicas of the {r['small_files']['raw_files']} one-per-scan files, per DataNode")
-        fig = go.Figure(go.Bar(x=list(replicas), y=list(replicas.values()), marker={"color": charts.PALETTE[0]},
-                               text=list(replicas.values()), textposition="auto"))
-        fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis={"title": "block replicas"})
-        st.plotly_chart(fig, width="stretch", key="demo-replicas")
+        st.plotly_chart(charts.datanode_usage([{"name": n, "blocks": c, "live": True} for n, c in replicas.items()]),
+                        width="stretch", key="demo-replicas")
         s = r["small_files"]
         st.caption(f"NameNode objects: {s['raw_namenode_objects']} for the separate files against "
                    f"{s['packed_namenode_objects']} for the packed copy ({s['objects_saved_ratio']:.0f}x fewer).")

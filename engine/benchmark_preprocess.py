@@ -89,7 +89,6 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
     contents = table.column("content").to_pylist()
     n = len(contents)
     runs: list[dict] = []
-    phase_runs = repeat  # instrumented runs per configuration, for the breakdown (their median)
     spark_configs = len(methods) * len(inputs)
     total_steps = repeat * (1 + len(workers) * (1 + spark_configs)) + len(workers) * (1 + spark_configs)
     step = 0
@@ -130,7 +129,8 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
                     for _ in range(repeat):
                         totals.append(_spark_end_to_end(spark, settings, name, size, method, input_kind, out))
                         tick(f"{method} {input_kind} x{k}")
-                    parts = [_spark_phases(spark, settings, name, size, method, input_kind, out) for _ in range(phase_runs)]
+                    # As many instrumented runs as repeats: their medians are the breakdown.
+                    parts = [_spark_phases(spark, settings, name, size, method, input_kind, out) for _ in range(repeat)]
                     tick(f"{method} {input_kind} x{k}: phases")
                     runs.append({
                         "method": str(method), "input": input_kind, "workers": k,

@@ -15,7 +15,6 @@ import dataclasses
 import fcntl
 import json
 import logging
-import os
 import shutil
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from engine.errors import InputError
 from engine.progress import ProgressFn, no_progress
 from engine.settings import REPO_ROOT, Settings
 from engine.storage import Storage
+from engine.textutil import write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +75,31 @@ def demo_dir(settings: Settings) -> Path:
 
 
 def read_state(settings: Settings) -> dict | None:
-    """The latest demo's state (steps with status, seconds and result), or None if none ever ran."""
+    """The latest demo's state (steps with status, seconds and result), or None if none ever ran.
+
+    A step still marked running when no demo holds the lock was cut short (cancelled or killed): it says "stopped".
+    """
     try:
-        return json.loads((demo_dir(settings) / "state.json").read_text())
+        data = json.loads((demo_dir(settings) / "state.json").read_text())
     except (FileNotFoundError, ValueError):
         return None
+    if not is_running(settings):
+        for step in data["steps"]:
+            if step["status"] == "running":
+                step["status"] = "stopped"
+    return data
+
+
+def is_running(settings: Settings) -> bool:
+    """Whether a demo process holds the demo lock right now."""
+    try:
+        with open(demo_dir(settings) / "lock") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return False
+    except BlockingIOError:
+        return True
+    return False
 
 
 class _State:
@@ -96,9 +116,7 @@ class _State:
         return next(s for s in self.data["steps"] if s["key"] == key)
 
     def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, default=str))
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, self.data)
 
 
 @contextlib.contextmanager
@@ -144,16 +162,13 @@ def run_demo(settings: Settings, storage: Storage, on_progress: ProgressFn = no_
                 record["status"] = "done"
             except Exception as err:
                 record["status"] = "failed"
-                state.data["error"] = f"{spec.title} failed: {err}"
+                state.data.update(error=f"{spec.title} failed: {err}", ended=time.time())
                 raise
             finally:
                 record["seconds"] = round(time.monotonic() - t0, 1)
                 state.data["seconds"] = round(time.monotonic() - t_start, 1)
-                state.data["ended"] = time.time() if record["status"] == "failed" else None
                 state.save()
         state.data["ended"] = time.time()
-        state.data["seconds"] = round(time.monotonic() - t_start, 1)
-        state.data["within_budget"] = state.data["seconds"] <= BUDGET_S
         state.save()
         on_progress(len(STEPS), len(STEPS), f"demo finished in {state.data['seconds']:.0f} s")
         return state.data

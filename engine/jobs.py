@@ -26,7 +26,7 @@ import psutil
 
 from engine.errors import JobError, NotFoundError
 from engine.settings import REPO_ROOT, Settings
-from engine.textutil import read_jsonl
+from engine.textutil import read_jsonl, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +89,7 @@ def _write_record(folder: Path, job: Job) -> None:
     data = job.to_dict()
     for transient in ("progress", "result", "seconds"):
         data.pop(transient, None)
-    tmp = folder / "job.json.tmp"
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, folder / "job.json")  # atomic: readers never see half a file
+    write_json_atomic(folder / "job.json", data)
 
 
 def _read_record(folder: Path) -> Job:

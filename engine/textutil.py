@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 
@@ -30,3 +31,10 @@ def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
         except ValueError:
             continue
     return rows
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON via a temporary file and a rename, so readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)
