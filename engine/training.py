@@ -30,7 +30,7 @@ from engine.preprocess import read_prepared
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
 from engine.storage import Storage
-from engine.textutil import read_jsonl
+from engine.textutil import read_jsonl, write_json_atomic
 from engine.tfsetup import import_tensorflow
 
 logger = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ def train(settings: Settings, storage: Storage, config: TrainConfig, resume: str
     (model_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1, default=str))
     (folder / "val_paths.json").write_text(json.dumps(sorted(paths[i] for i in val_idx)))
     registry.save_model(settings, storage, model_dir, run_id)
-    (folder / "state.json").write_text(json.dumps({"epoch": config.epochs, "finished": True}))
+    write_json_atomic(folder / "state.json", {"epoch": config.epochs, "finished": True})
     logger.info("run %s: val accuracy %.4f in %.0f s", run_id, report["accuracy"], train_seconds)
     return card
 
@@ -298,8 +298,11 @@ class EpochReporter:
     def end_epoch(self, epoch: int, logs: dict, model) -> None:
         row = {"epoch": epoch + 1, "seconds": round(time.monotonic() - self._t, 2),
                **{k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.floating))}}
-        model.save(self.folder / "checkpoint.keras")  # before state.json: the state never points past the checkpoint
-        (self.folder / "state.json").write_text(json.dumps({"epoch": epoch + 1, "finished": False}))
+        # Checkpoint, then state, each replaced atomically: a kill at any moment leaves the previous epoch's
+        # checkpoint whole, and the state never points past the checkpoint on disk.
+        model.save(self.folder / "checkpoint.tmp.keras")
+        os.replace(self.folder / "checkpoint.tmp.keras", self.folder / "checkpoint.keras")
+        write_json_atomic(self.folder / "state.json", {"epoch": epoch + 1, "finished": False})
         with open(self.folder / "history.jsonl", "a") as fh:
             fh.write(json.dumps(row) + "\n")
         self.on_progress(epoch + 1, self.epochs, f"epoch {epoch + 1}: loss {row.get('loss', 0):.3f}, "
