@@ -113,7 +113,8 @@ def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
 
     config = TrainConfig(dataset=args.dataset, arch=args.arch, mode=args.mode, workers=args.workers, epochs=args.epochs,
                          batch_size=args.batch_size, size=args.size, learning_rate=args.learning_rate,
-                         frequency=args.frequency, weights=args.weights, seed=args.seed, limit=args.limit)
+                         frequency=args.frequency, weights=args.weights, seed=args.seed, limit=args.limit,
+                         threads=args.threads)
     card = train(settings, Storage(settings), config, resume=args.resume, on_progress=progress)
     v = card["validation"]
     text = (f"Model {card['model_id']}: validation accuracy {v['accuracy']:.4f} "
@@ -395,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="imagenet", help="resnet50: imagenet | none | PATH.h5")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (0: all)")
+    p.add_argument("--threads", type=int, default=0, help="TensorFlow threads per worker (0: cores / workers)")
     p.add_argument("--resume", nargs="?", const="latest", help="continue a killed run (default: the latest unfinished)")
     p.set_defaults(handler=cmd_train)
 

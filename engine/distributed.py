@@ -62,22 +62,36 @@ def spark_for_training(settings: Settings, workers: int, threads: int):
         spark.stop()
 
 
+def _worker_timing(history: list) -> dict:
+    """The slowest worker's set-up and fit seconds this epoch: where the time beyond plain Keras goes."""
+    timings = [h["timing"] for h in history if h and "timing" in h]
+    if not timings:
+        return {}
+    return {"worker_setup_seconds": max(t["prepare_model"] + t["read_partition"] for t in timings),
+            "worker_fit_seconds": max(t["fit"] for t in timings)}
+
+
 def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, config, initial_epoch: int, reporter):
     """Train ``model`` with Elephas for the remaining epochs; returns the trained master model."""
     import keras
-    from elephas.spark_model import AsynchronousSparkModel, SparkModel
+    from elephas.spark_model import AsynchronousSparkModel
+
+    from engine.elephas_reuse import ReusingSparkModel
 
     from engine.training import TrainingMode
 
-    threads = max(1, (os.cpu_count() or 1) // config.workers)
+    threads = config.threads or max(1, (os.cpu_count() or 1) // config.workers)
     # Elephas serialises the optimizer to its workers; a constant rate we set per epoch survives that.
     model.compile(optimizer=keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay),
                   loss=model.loss, metrics=["accuracy"])
     with spark_for_training(settings, config.workers, threads) as spark:
-        rdd = spark.sparkContext.parallelize(list(zip(x[train_idx], y_onehot[train_idx])), numSlices=config.workers).cache()
+        # Images are in path order, that is, by class folder: unshuffled, each worker would see only some classes
+        # and the averaged model would be poor. A seeded shuffle gives every partition every class.
+        order = np.random.default_rng(config.seed).permutation(train_idx)
+        rdd = spark.sparkContext.parallelize(list(zip(x[order], y_onehot[order])), numSlices=config.workers).cache()
         # num_workers=None: the RDD already has one partition per worker, and Elephas would otherwise
         # repartition it (a full shuffle of every image) on each fit call, that is, every epoch.
-        sync_model = SparkModel(model, num_workers=None, batch_size=config.batch_size) \
+        sync_model = ReusingSparkModel(model, num_workers=None, batch_size=config.batch_size) \
             if config.mode == TrainingMode.SYNCHRONOUS else None
         for epoch in range(initial_epoch, config.epochs):
             reporter.start_epoch(epoch)
@@ -109,5 +123,6 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
             logs = {"val_loss": val_loss, "val_accuracy": val_acc, "learning_rate": lr}
             if train_acc:
                 logs.update({"accuracy": float(np.mean(train_acc)), "loss": float(np.mean(train_loss))})
+            logs.update(_worker_timing(history))
             reporter.end_epoch(epoch, logs, model)
     return model
