@@ -115,3 +115,15 @@ def train_comparison(runs: list[dict]) -> go.Figure:
     fig.update_layout(height=320, yaxis_title="seconds per epoch",
                       yaxis2={"title": "validation accuracy", "overlaying": "y", "side": "right", "range": [0, 1]}, **_LAYOUT)
     return fig
+
+
+def train_breakdown(runs: list[dict]) -> go.Figure:
+    """Stacked parts of an epoch: Keras as one bar; Elephas as its workers' set-up and fit, and the driver's share."""
+    parts = [("worker_setup_seconds_median", "workers' set-up", "#B279A2"), ("worker_fit_seconds_median", "workers' fit", "#4C78A8"),
+             ("driver_seconds_median", "driver: weights, validation, checkpoint", "#F58518")]
+    labels = [f"{r['method']} x{r['workers']}" for r in runs]
+    fig = go.Figure([go.Bar(name="Keras fit + validation", x=labels, marker_color="#72B7B2",
+                            y=[r["seconds_median"] if "worker_fit_seconds_median" not in r else 0 for r in runs])])
+    fig.add_traces([go.Bar(name=name, x=labels, y=[r.get(key, 0) for r in runs], marker_color=color) for key, name, color in parts])
+    fig.update_layout(barmode="stack", height=320, yaxis_title="seconds per epoch (median)", **_LAYOUT)
+    return fig

@@ -12,6 +12,18 @@ from engine.storage import Storage
 from engine.training import TrainConfig, TrainingMode, read_history, train
 
 
+def _where_time_goes(history: list[dict]) -> dict:
+    """Elephas runs: median seconds of the slowest worker's set-up and fit, and what the epoch spent beyond them."""
+    fits = [h["worker_fit_seconds"] for h in history if "worker_fit_seconds" in h]
+    if not fits:
+        return {}
+    setups = [h.get("worker_setup_seconds", 0.0) for h in history if "worker_fit_seconds" in h]
+    beyond = [h["seconds"] - h["worker_fit_seconds"] - h.get("worker_setup_seconds", 0.0) for h in history if "worker_fit_seconds" in h]
+    return {"worker_fit_seconds_median": round(statistics.median(fits), 2),
+            "worker_setup_seconds_median": round(statistics.median(setups), 2),
+            "driver_seconds_median": round(statistics.median(beyond), 2)}
+
+
 def benchmark_train(settings: Settings, storage: Storage, name: str, workers: list[int] | None = None, epochs: int = 3,
                     modes: tuple[str, ...] = ("local", "synchronous", "asynchronous"), limit: int = 0,
                     on_progress: ProgressFn = no_progress) -> dict:
@@ -34,7 +46,8 @@ def benchmark_train(settings: Settings, storage: Storage, name: str, workers: li
         runs.append({"method": "keras" if mode == TrainingMode.LOCAL else f"elephas-{mode}", "mode": mode, "workers": k,
                      "seconds_median": round(statistics.median(per_epoch), 2), "seconds_all": per_epoch,
                      "images_per_second": round(images / statistics.median(per_epoch), 1),
-                     "val_accuracy": card["validation"]["accuracy"], "total_seconds": round(total, 1), "model": card["model_id"]})
+                     "val_accuracy": card["validation"]["accuracy"], "total_seconds": round(total, 1), "model": card["model_id"],
+                     **_where_time_goes(history)})
         storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)  # experiment models are not kept
     on_progress(len(plan), len(plan), "done")
     base = next((r for r in runs if r["mode"] == "local"), None)

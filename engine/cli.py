@@ -250,13 +250,19 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
     if args.kind == "train":
         from engine.benchmark_train import benchmark_train
 
+        modes = tuple(m.strip() for m in (args.modes or "local,synchronous,asynchronous").split(",") if m.strip())
+        unknown = [m for m in modes if m not in ("local", "synchronous", "asynchronous", "hogwild")]
+        if unknown:
+            raise_usage(f"--modes {','.join(unknown)} is unknown; use local, synchronous, asynchronous or hogwild.")
         r = benchmark_train(settings, Storage(settings), args.dataset, workers=_worker_list(args.workers), epochs=args.epochs,
-                            limit=args.limit, on_progress=progress)
+                            modes=modes, limit=args.limit, on_progress=progress)
         lines = [f"Training {r['dataset']} for {r['epochs']} epochs per run (median seconds per epoch):",
                  f"  {'method':<24} {'workers':>7} {'s/epoch':>8} {'img/s':>7} {'vs keras':>8} {'val acc':>8}"]
         for x in r["runs"]:
             lines.append(f"  {x['method']:<24} {x['workers']:>7} {x['seconds_median']:>8.1f} {x['images_per_second']:>7.1f} "
-                         f"{x['time_vs_keras'] or 0:>8.2f} {x['val_accuracy']:>8.3f}")
+                         f"{x['time_vs_keras'] or 0:>8.2f} {x['val_accuracy']:>8.3f}"
+                         + (f"   workers fit {x['worker_fit_seconds_median']:.1f} s, set-up {x['worker_setup_seconds_median']:.1f} s, "
+                            f"driver {x['driver_seconds_median']:.1f} s" if "worker_fit_seconds_median" in x else ""))
         return r, "\n".join(lines)
     if args.kind == "preprocess":
         from engine.benchmark_preprocess import benchmark_preprocess
@@ -436,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--epochs", type=int, default=3, help="train: epochs per run")
     p.add_argument("--limit", type=int, default=0, help="train: use only the first N images (0: all)")
+    p.add_argument("--modes", help="train: comma-separated, default local,synchronous,asynchronous")
     p.add_argument("--master", help="Spark master URL (default: MRI_SPARK_MASTER)")
     p.set_defaults(handler=cmd_benchmark)
 

@@ -23,15 +23,21 @@ from elephas.spark_model import SparkModel
 from elephas.utils import average_and_subtract, subtract_params
 from elephas.worker import SparkWorker
 
+from engine.executor import maybe_die_once
+
 # One per Python worker process: {model key: compiled Keras model}. Only the current run's model is kept.
 _COMPILED: dict[str, object] = {}
 
 
-def _model_key(run_token: str, model_json: str, optimizer: dict, loss, metrics) -> str:
-    """Same run, architecture, optimizer (bar its learning rate), loss and metrics -> the same compiled model."""
+def _model_key(run_token: str, model_json: str, optimizer: dict) -> str:
+    """Same run, architecture and optimizer (bar its learning rate) -> the same compiled model.
+
+    The model JSON's ``compile_config`` is left out (it repeats the optimizer, learning rate included), and
+    so are loss and metrics: they are fixed within a run, and arrive as objects whose repr differs per task.
+    """
+    architecture = {k: v for k, v in json.loads(model_json).items() if k != "compile_config"}
     config = {k: v for k, v in optimizer.get("config", {}).items() if k != "learning_rate"}
-    text = json.dumps([run_token, model_json, optimizer.get("class_name"), config, repr(loss), repr(metrics)],
-                      sort_keys=True, default=str)
+    text = json.dumps([run_token, architecture, optimizer.get("class_name"), config], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -48,7 +54,7 @@ class ReusingSparkWorker(SparkWorker):
 
         from engine.tfsetup import import_tensorflow
 
-        key = _model_key(self.run_token, self.json, self.master_optimizer, self.master_loss, self.master_metrics)
+        key = _model_key(self.run_token, self.json, self.master_optimizer)
         model = _COMPILED.get(key)
         reused = model is not None
         if not reused:
@@ -73,6 +79,7 @@ class ReusingSparkWorker(SparkWorker):
         x_train = np.asarray([x for x, _ in features])
         y_train = np.asarray([y for _, y in labels])
         t2 = time.perf_counter()
+        maybe_die_once()  # fault injection for tests: a worker lost mid-epoch, which Spark must retry
         before = self.model.get_weights()
         history = None
         if x_train.shape[0] > self.train_config.get("batch_size"):
@@ -80,8 +87,7 @@ class ReusingSparkWorker(SparkWorker):
         t3 = time.perf_counter()
         deltas = subtract_params(before, self.model.get_weights())
         timing = {"model_reused": reused, "prepare_model": round(t1 - t0, 3), "read_partition": round(t2 - t1, 3),
-                  "fit": round(t3 - t2, 3), "images": int(x_train.shape[0]), "pid": os.getpid(),
-                  "threads": len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None}
+                  "fit": round(t3 - t2, 3), "images": int(x_train.shape[0]), "pid": os.getpid()}
         yield [deltas, {**(history or {}), "timing": timing}]
 
 

@@ -33,7 +33,7 @@ CLASS_INDEX = {"glioma": 0, "meningioma": 1, "notumor": 2, "pituitary": 3}
 FAULT_KILL_WORKER_ONCE = "MRI_FAULT_KILL_PYTHON_WORKER_ONCE"  # fault injection for tests: a flag file path
 
 
-def _maybe_die_once() -> None:
+def maybe_die_once() -> None:
     """Fault injection: when the variable names a flag file that does not exist yet, create it and die by SIGKILL.
 
     Exactly one Python worker dies, mid-task, the way an out-of-memory kill takes it: Spark must retry the task.
@@ -52,7 +52,7 @@ def prepare_partition(rows, size: int, channels: int):
     """RDD mapPartitions: Row(path, split, class, sha256, content) -> prepared tuples."""
     from engine.imageprep import prepare_or_error
 
-    _maybe_die_once()
+    maybe_die_once()
     for row in rows:
         pixels, error = prepare_or_error(row["content"], size, channels)
         yield (row["path"], row["split"], row["class"], CLASS_INDEX.get(row["class"], -1), row["sha256"], pixels, error)
@@ -65,7 +65,7 @@ def prepare_arrow(size: int, channels: int):
 
         from engine.imageprep import prepare_or_error
 
-        _maybe_die_once()
+        maybe_die_once()
         for batch in batches:
             cols = batch.to_pydict()
             pixels, errors = [], []

@@ -164,9 +164,10 @@ def train(settings: Settings, storage: Storage, config: TrainConfig, resume: str
         TrainingError: training failed (the checkpoint of the last finished epoch is kept).
     """
     config.validate()
-    cores = os.cpu_count() or 1
-    threads = config.threads or max(1, cores // (config.workers if config.mode != TrainingMode.LOCAL else 1))
-    tf = import_tensorflow(threads)
+    # This process trains in local mode; in the Elephas modes it only validates between epochs, while the
+    # workers (capped to cores / workers threads each) are idle, so it may use every core either way.
+    local = config.mode == TrainingMode.LOCAL
+    tf = import_tensorflow(config.threads if local and config.threads else os.cpu_count() or 1)
     import keras
 
     if resume == "latest":

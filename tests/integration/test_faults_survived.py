@@ -68,6 +68,27 @@ def test_killed_python_worker_is_retried_and_output_is_complete(settings, storag
     assert paths == paths_seq and np.array_equal(x, x_seq)
 
 
+def test_training_worker_killed_mid_epoch_is_retried(settings, storage, dataset, tmp_path):
+    from engine import registry
+    from engine.preprocess import preprocess_dataset, prepared_dir
+
+    if not storage.exists(prepared_dir(dataset, 48)):
+        preprocess_dataset(settings, storage, dataset, size=48, workers=2)
+    flag = tmp_path / "killed-once"
+    env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
+    proc = subprocess.run([sys.executable, "-m", "engine", "train", dataset, "--mode", "synchronous", "--workers", "2",
+                           "--epochs", "2", "--batch-size", "4", "--size", "48", "--json"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert flag.exists()  # an Elephas worker really died by SIGKILL in the middle of an epoch
+    assert "Lost task" in proc.stderr or "exited unexpectedly" in proc.stderr  # and Spark retried its task
+    card = json.loads(proc.stdout)
+    try:
+        assert [h["epoch"] for h in card["history"]] == [1, 2] and card["validation"]["n"] > 0
+    finally:
+        storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
+
+
 def set_space_quota(settings, path: str, quota: int) -> None:
     params = {"op": "SETQUOTA", "namespacequota": -1, "storagespacequota": quota, "user.name": settings.hdfs_user}
     resp = requests.put(f"{settings.namenode_http}/webhdfs/v1{path}", params=params, timeout=10)

@@ -63,6 +63,30 @@ def test_elephas_modes_train(prepared, settings, storage, mode):
         storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
 
 
+def test_synchronous_workers_keep_their_compiled_model(prepared, settings, storage):
+    card = train(settings, storage, TrainConfig(dataset=prepared, mode="synchronous", workers=2, epochs=3, batch_size=4,
+                                                size=64, val_fraction=0.25))
+    try:
+        history = card["history"]
+        assert all(h["worker_fit_seconds"] > 0 for h in history)
+        assert history[0]["workers_reusing_model"] == 0  # a new run never inherits a model, even in a reused process
+        assert sum(h["workers_reusing_model"] for h in history[1:]) >= 1, "later epochs reuse the compiled model"
+    finally:
+        storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
+
+
+def test_every_training_partition_holds_every_class(spark, storage, prepared):
+    from engine.distributed import training_rdd
+    from engine.preprocess import read_prepared
+
+    x, y, _ = read_prepared(storage, prepared, 64)  # sorted by path, that is, grouped by class
+    onehot = np.eye(4, dtype=np.float32)[y]
+    partitions = training_rdd(spark, x, onehot, np.arange(len(y)), workers=2, seed=42).glom().collect()
+    assert [len(p) for p in partitions] == [20, 20]
+    for part in partitions:
+        assert {int(np.argmax(label)) for _, label in part} == {0, 1, 2, 3}
+
+
 def test_killed_training_resumes_and_registers_once(prepared, settings, storage):
     earlier = {r["run_id"] for r in list_runs(settings)}
     job = jobs.submit_job(settings, ["train", prepared, "--epochs", "12", "--batch-size", "4", "--size", "64"])

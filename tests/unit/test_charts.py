@@ -22,3 +22,16 @@ def test_block_map_has_one_bar_per_replica():
 def test_datanode_usage_colours_dead_nodes():
     fig = charts.datanode_usage([{"name": "dn1", "live": True, "blocks": 3}, {"name": "dn2", "live": False, "blocks": 0}])
     assert list(fig.data[0].marker.color) == ["#54A24B", "#E45756"]
+
+
+def test_training_breakdown_stacks_elephas_parts_and_keeps_keras_whole():
+    from dashboard import charts_ml
+
+    runs = [{"method": "keras", "workers": 1, "seconds_median": 30.0},
+            {"method": "elephas-synchronous", "workers": 2, "seconds_median": 36.0, "worker_setup_seconds_median": 0.3,
+             "worker_fit_seconds_median": 33.0, "driver_seconds_median": 2.7}]
+    fig = charts_ml.train_breakdown(runs)
+    by_name = {bar.name: list(bar.y) for bar in fig.data}
+    assert by_name["Keras fit + validation"] == [30.0, 0]
+    assert by_name["workers' fit"] == [0, 33.0]
+    assert sum(bar.y[1] for bar in fig.data) == 36.0
