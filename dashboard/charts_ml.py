@@ -120,7 +120,7 @@ def train_comparison(runs: list[dict]) -> go.Figure:
 def train_breakdown(runs: list[dict]) -> go.Figure:
     """Stacked parts of an epoch: Keras as one bar; Elephas as its workers' set-up and fit, and the driver's share."""
     parts = [("worker_setup_seconds_median", "workers' set-up", "#B279A2"), ("worker_fit_seconds_median", "workers' fit", "#4C78A8"),
-             ("driver_seconds_median", "driver: weights, validation, checkpoint", "#F58518")]
+             ("driver_seconds_median", "driver: weights, BatchNorm, validation, checkpoint", "#F58518")]
     labels = [f"{r['method']} x{r['workers']}" for r in runs]
     fig = go.Figure([go.Bar(name="Keras fit + validation", x=labels, marker_color="#72B7B2",
                             y=[r["seconds_median"] if "worker_fit_seconds_median" not in r else 0 for r in runs])])

@@ -74,8 +74,8 @@ else:
     chart_with_table(charts_ml.train_comparison(t["runs"]), tt, "speed.train")
     st.caption(f"{t['dataset']}, {t['epochs']} epochs per run, {t['created']}.")
     if any("worker_fit_seconds_median" in x for x in t["runs"]):
-        st.markdown("**Where an epoch goes.** Elephas workers train their share of the images at once; the driver then "
-                    "averages their weights, validates and checkpoints.")
+        st.markdown("**Where an epoch goes.** Elephas workers train their share of the images at once; the driver then averages "
+                    "their weights, re-estimates BatchNorm statistics, validates and checkpoints.")
         parts = pd.DataFrame([{"run": f"{x['method']} x{x['workers']}", "seconds per epoch": x["seconds_median"],
                                "workers' set-up": x.get("worker_setup_seconds_median"), "workers' fit": x.get("worker_fit_seconds_median"),
                                "driver": x.get("driver_seconds_median")} for x in t["runs"]])
