@@ -14,14 +14,16 @@ from engine.training import TrainConfig, TrainingMode, read_history, train
 
 def _where_time_goes(history: list[dict]) -> dict:
     """Elephas runs: median seconds of the slowest worker's set-up and fit, and what the epoch spent beyond them."""
-    fits = [h["worker_fit_seconds"] for h in history if "worker_fit_seconds" in h]
-    if not fits:
+    rows = [h for h in history if "worker_fit_seconds" in h]
+    if not rows:
         return {}
-    setups = [h.get("worker_setup_seconds", 0.0) for h in history if "worker_fit_seconds" in h]
-    beyond = [h["seconds"] - h["worker_fit_seconds"] - h.get("worker_setup_seconds", 0.0) for h in history if "worker_fit_seconds" in h]
-    return {"worker_fit_seconds_median": round(statistics.median(fits), 2),
-            "worker_setup_seconds_median": round(statistics.median(setups), 2),
-            "driver_seconds_median": round(statistics.median(beyond), 2)}
+
+    def median(values) -> float:
+        return round(statistics.median(values), 2)
+
+    return {"worker_fit_seconds_median": median(h["worker_fit_seconds"] for h in rows),
+            "worker_setup_seconds_median": median(h["worker_setup_seconds"] for h in rows),
+            "driver_seconds_median": median(h["seconds"] - h["worker_fit_seconds"] - h["worker_setup_seconds"] for h in rows)}
 
 
 def benchmark_train(settings: Settings, storage: Storage, name: str, workers: list[int] | None = None, epochs: int = 3,

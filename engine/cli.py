@@ -250,10 +250,12 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
     if args.kind == "train":
         from engine.benchmark_train import benchmark_train
 
+        from engine.training import TrainingMode
+
         modes = tuple(m.strip() for m in (args.modes or "local,synchronous,asynchronous").split(",") if m.strip())
-        unknown = [m for m in modes if m not in ("local", "synchronous", "asynchronous", "hogwild")]
+        unknown = [m for m in modes if m not in set(TrainingMode)]
         if unknown:
-            raise_usage(f"--modes {','.join(unknown)} is unknown; use local, synchronous, asynchronous or hogwild.")
+            raise_usage(f"--modes {','.join(unknown)} is unknown; use {', '.join(TrainingMode)}.")
         r = benchmark_train(settings, Storage(settings), args.dataset, workers=_worker_list(args.workers), epochs=args.epochs,
                             modes=modes, limit=args.limit, on_progress=progress)
         lines = [f"Training {r['dataset']} for {r['epochs']} epochs per run (median seconds per epoch):",

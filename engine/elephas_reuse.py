@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 import uuid
 from itertools import tee
@@ -52,13 +51,10 @@ class ReusingSparkWorker(SparkWorker):
         from tensorflow.keras.models import model_from_json
         from tensorflow.keras.optimizers import deserialize as deserialize_optimizer
 
-        from engine.tfsetup import import_tensorflow
-
         key = _model_key(self.run_token, self.json, self.master_optimizer)
         model = _COMPILED.get(key)
         reused = model is not None
         if not reused:
-            import_tensorflow(int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0")) or None)
             _COMPILED.clear()  # a model of an earlier run in this process is of no further use
             model = model_from_json(self.json, self.custom_objects)
             model.compile(optimizer=deserialize_optimizer(self.master_optimizer), loss=self.master_loss,
@@ -87,7 +83,7 @@ class ReusingSparkWorker(SparkWorker):
         t3 = time.perf_counter()
         deltas = subtract_params(before, self.model.get_weights())
         timing = {"model_reused": reused, "prepare_model": round(t1 - t0, 3), "read_partition": round(t2 - t1, 3),
-                  "fit": round(t3 - t2, 3), "images": int(x_train.shape[0]), "pid": os.getpid()}
+                  "fit": round(t3 - t2, 3)}
         yield [deltas, {**(history or {}), "timing": timing}]
 
 

@@ -32,10 +32,8 @@ def test_layering(package, forbidden):
 
 def test_only_settings_reads_the_environment():
     # spark.py only *sets* PYSPARK_PYTHON/SPARK_LOCAL_IP, which Spark's launcher reads; executor.py runs on
-    # Spark's Python workers, where Settings is not loaded, and reads only its fault-injection switch; so does
-    # elephas_reuse.py, which reads the TensorFlow thread cap the driver set for its workers.
-    allowed = {"engine/settings.py", "engine/spark.py", "engine/tfsetup.py", "engine/distributed.py", "engine/executor.py",
-               "engine/elephas_reuse.py"}
+    # Spark's Python workers, where Settings is not loaded, and reads only its fault-injection switch.
+    allowed = {"engine/settings.py", "engine/spark.py", "engine/tfsetup.py", "engine/distributed.py", "engine/executor.py"}
     users = {str(f.relative_to(ROOT)) for f in (ROOT / "engine").rglob("*.py")
              if "os.environ" in f.read_text() or "os.getenv" in f.read_text()}
     assert users <= allowed
