@@ -11,7 +11,8 @@ from engine import audit_log, datasets, demo, jobs, registry
 from engine.benchmark_preprocess import list_benchmarks
 from engine.ingest import ingest_dataset
 from tests.conftest import free_port
-from tests.e2e.conftest import launch_browser, launch_dashboard, settle, stop_dashboard, wait_for_text, wait_healthy
+from tests.e2e.conftest import (launch_browser, launch_dashboard, main_text, settle, stop_dashboard, wait_for_text,
+                                 wait_healthy)
 from tests.images import SAMPLE, sample_files
 
 
@@ -125,8 +126,12 @@ def test_demo_mode_runs_the_pipeline_and_leaves_user_data_alone(browser, dashboa
         t0 = time.monotonic()
         page.get_by_role("button", name="Run the demo").click()
         wait_for_text(page, "step 1/6", 30)
-        body = wait_for_text(page, "Last demo:", 300)
+        wait_for_text(page, "Last demo:", 300)
         wall = time.monotonic() - t0
+        # Streamlit draws the finished page top-down: the caption comes before the last steps' pictures.
+        wait_for_text(page, "Grad-CAM heat map", 60)
+        settle(page)
+        body = main_text(page)
         state = demo.read_state(settings)
         assert [s["status"] for s in state["steps"]] == ["done"] * len(demo.STEPS), state.get("error")
         for step in demo.STEPS:
