@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="local", choices=["local", "synchronous", "asynchronous", "hogwild"])
     p.add_argument("--workers", type=int, default=1, help="Spark workers for the Elephas modes")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32, help="images per step (synchronous workers take batch/K each)")
     p.add_argument("--size", type=int, default=128, help="input side in px (the dataset must be preprocessed at it)")
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--frequency", default="epoch", choices=["epoch", "batch"], help="Elephas weight exchange")

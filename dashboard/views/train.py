@@ -22,7 +22,8 @@ with st.form("train.form"):
     workers = c[3].number_input("Workers", 1, 16, min(2, os.cpu_count() or 1))
     c = st.columns(4)
     epochs = c[0].number_input("Epochs", 1, 500, 10)
-    batch = c[1].number_input("Batch size", 4, 512, 32)
+    batch = c[1].number_input("Batch size", 4, 512, 32, help="images per step; synchronous workers share it (batch / workers "
+                              "each), so their averaged epoch takes as many steps as plain Keras")
     lr = c[2].number_input("Peak learning rate", 1e-5, 1e-1, 2e-3, format="%.4f")
     size = c[3].number_input("Input size (px)", 32, 512, 128, step=16, help="the dataset must be preprocessed at this size")
     go = st.form_submit_button("Start training", icon=":material/play_arrow:")
