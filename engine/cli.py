@@ -113,6 +113,7 @@ def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
 
     config = TrainConfig(dataset=args.dataset, arch=args.arch, mode=args.mode, workers=args.workers, epochs=args.epochs,
                          batch_size=args.batch_size, size=args.size, learning_rate=args.learning_rate,
+                         weight_decay=args.weight_decay,
                          frequency=args.frequency, weights=args.weights, seed=args.seed, limit=args.limit,
                          threads=args.threads)
     card = train(settings, Storage(settings), config, resume=args.resume, on_progress=progress)
@@ -400,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, help="images per step (synchronous workers take batch/K each)")
     p.add_argument("--size", type=int, default=128, help="input side in px (the dataset must be preprocessed at it)")
     p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW decoupled weight decay")
     p.add_argument("--frequency", default="epoch", choices=["epoch", "batch"], help="Elephas weight exchange")
     p.add_argument("--weights", default="imagenet", help="resnet50: imagenet | none | PATH.h5")
     p.add_argument("--seed", type=int, default=42)

@@ -42,3 +42,8 @@ def test_settings_json(capsys):
 def test_the_demo_dataset_name_is_reserved(capsys, tmp_path):
     assert main(["dataset", "ingest", str(tmp_path), "--name", "demo", "--json"]) == 2
     assert "reserved for Demo mode" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_a_negative_weight_decay_is_refused_before_any_work(capsys):
+    assert main(["train", "anything", "--weight-decay", "-0.1", "--json"]) == 2
+    assert "--weight-decay" in json.loads(capsys.readouterr().out)["error"]
