@@ -11,6 +11,8 @@ from engine.settings import Settings
 from engine.storage import Storage
 from engine.training import TrainConfig, TrainingMode, read_history, train
 
+DEFAULT_MODES = ("local", "synchronous", "asynchronous")
+
 
 def _where_time_goes(history: list[dict]) -> dict:
     """Elephas runs: median seconds of the slowest worker's set-up and fit, and what the epoch spent beyond them."""
@@ -27,7 +29,7 @@ def _where_time_goes(history: list[dict]) -> dict:
 
 
 def benchmark_train(settings: Settings, storage: Storage, name: str, workers: list[int] | None = None, epochs: int = 3,
-                    modes: tuple[str, ...] = ("local", "synchronous", "asynchronous"), limit: int = 0,
+                    modes: tuple[str, ...] = DEFAULT_MODES, limit: int = 0,
                     on_progress: ProgressFn = no_progress) -> dict:
     """Time per epoch (median), images/s and final validation accuracy for each mode and worker count."""
     from engine.benchmark_preprocess import save_benchmark

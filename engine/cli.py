@@ -249,11 +249,10 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
     if not args.dataset:
         raise_usage(f"benchmark {args.kind} needs a dataset name.")
     if args.kind == "train":
-        from engine.benchmark_train import benchmark_train
-
+        from engine.benchmark_train import DEFAULT_MODES, benchmark_train
         from engine.training import TrainingMode
 
-        modes = tuple(m.strip() for m in (args.modes or "local,synchronous,asynchronous").split(",") if m.strip())
+        modes = tuple(m.strip() for m in args.modes.split(",") if m.strip()) if args.modes else DEFAULT_MODES
         unknown = [m for m in modes if m not in set(TrainingMode)]
         if unknown:
             raise_usage(f"--modes {','.join(unknown)} is unknown; use {', '.join(TrainingMode)}.")

@@ -47,3 +47,8 @@ def test_the_demo_dataset_name_is_reserved(capsys, tmp_path):
 def test_a_negative_weight_decay_is_refused_before_any_work(capsys):
     assert main(["train", "anything", "--weight-decay", "-0.1", "--json"]) == 2
     assert "--weight-decay" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_an_unknown_benchmark_mode_is_named(capsys):
+    assert main(["benchmark", "train", "anything", "--modes", "local,bogus", "--json"]) == 2
+    assert "bogus" in json.loads(capsys.readouterr().out)["error"]
