@@ -92,6 +92,18 @@ setup_hadoop_jars() {
 check_settings() {
   # Loads and validates every MRI_* variable; a bad one is named and we stop here.
   "$PY" -m engine settings >/dev/null || die 2 "Fix the setting named above and rerun."
+  warn_exposure
+}
+
+warn_exposure() {
+  # Settings refuse a non-loopback MRI_BIND_HOST unless MRI_ALLOW_REMOTE_ACCESS=1; then say what that exposes.
+  local host="${MRI_BIND_HOST:-127.0.0.1}"
+  case "$host" in 127.*|::1|localhost) return 0 ;; esac
+  printf '\033[1;33mwarning: MRI_BIND_HOST=%s with MRI_ALLOW_REMOTE_ACCESS=1 serves, WITHOUT any login or encryption:\033[0m\n' "$host" >&2
+  printf '  - the dashboard (port %s): every page, uploads, classifications, the audit log, job controls\n' "$PORT" >&2
+  printf '  - WebHDFS and the NameNode/DataNode web UIs (simple auth, permissions off): read, write, delete all data\n' >&2
+  printf '  - the Spark UI (can kill jobs) and the Elephas parameter server (accepts weight updates) during jobs\n' >&2
+  printf '  Use it only on a network you trust completely, never with patient data (README: Security).\n' >&2
 }
 
 start_hdfs() {

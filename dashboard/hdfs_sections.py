@@ -15,7 +15,8 @@ from engine.storage import verify_reads
 
 
 def browser() -> None:
-    folder = st.session_state.setdefault(state.HDFS_FOLDER, "/mri/datasets" if state.storage().exists("/mri/datasets") else "/")
+    start = datasets.datasets_root()
+    folder = st.session_state.setdefault(state.HDFS_FOLDER, start if state.storage().exists(start) else "/")
     top = st.columns([4, 1])
     new_folder = top[0].text_input("Folder", value=folder, help="An HDFS path such as /mri/datasets")
     if new_folder != folder:

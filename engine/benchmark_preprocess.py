@@ -22,13 +22,18 @@ from engine.amdahl import fit_amdahl
 from engine.imageprep import prepare_or_error
 from engine.preprocess import Method, prepare_table, read_packed, spark_prepare
 from engine.progress import ProgressFn, no_progress
-from engine.settings import Settings
+from engine.settings import Settings, get_settings
 from engine.spark import hdfs_uri, spark_session
 from engine.storage import Storage
 
 logger = logging.getLogger(__name__)
 
-BENCHMARKS_ROOT = "/mri/benchmarks"
+
+
+def benchmarks_root() -> str:
+    """``<MRI_HDFS_ROOT>/benchmarks``: saved speed experiments."""
+    return get_settings().hdfs_path("benchmarks")
+
 
 
 def _pool_chunk(args: tuple[list[bytes], int]) -> int:
@@ -114,7 +119,7 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
         runs.append({"method": "pool", "input": "packed", "workers": k, "seconds_median": _median(times),
                      "seconds_all": [round(t, 3) for t in times], "breakdown": {"compute": _median(times)}})
 
-    out = f"{BENCHMARKS_ROOT}/scratch/{name}-{size}px"
+    out = f"{benchmarks_root()}/scratch/{name}-{size}px"
     for k in workers:
         t0 = time.perf_counter()
         with spark_session(settings, f"benchmark-{name}-x{k}", f"local[{k}]") as spark:
@@ -161,8 +166,8 @@ def save_benchmark(settings: Settings, storage: Storage, result: dict) -> str:
     local = settings.run_dir / "benchmarks"
     local.mkdir(parents=True, exist_ok=True)
     (local / f"{run_id}.json").write_bytes(data)
-    storage.makedirs(BENCHMARKS_ROOT)
-    storage.write(f"{BENCHMARKS_ROOT}/{run_id}.json", data, overwrite=True)
+    storage.makedirs(benchmarks_root())
+    storage.write(f"{benchmarks_root()}/{run_id}.json", data, overwrite=True)
     return run_id
 
 
@@ -176,8 +181,8 @@ def list_benchmarks(settings: Settings, storage: Storage | None, kind: str | Non
                 found[path.stem] = json.loads(path.read_text())
             except ValueError:
                 continue
-    if storage is not None and storage.exists(BENCHMARKS_ROOT):
-        for entry in storage.list(BENCHMARKS_ROOT):
+    if storage is not None and storage.exists(benchmarks_root()):
+        for entry in storage.list(benchmarks_root()):
             if entry["name"].endswith(".json") and entry["name"][:-5] not in found:
                 try:
                     found[entry["name"][:-5]] = json.loads(storage.read(entry["path"]))

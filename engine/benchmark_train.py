@@ -53,7 +53,7 @@ def benchmark_train(settings: Settings, storage: Storage, name: str, workers: li
                      "images_per_second": round(images / statistics.median(per_epoch), 1),
                      "val_accuracy": card["validation"]["accuracy"], "total_seconds": round(total, 1), "model": card["model_id"],
                      **_where_time_goes(history)})
-        storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)  # experiment models are not kept
+        storage.delete(f"{registry.models_root()}/{card['model_id']}", recursive=True)  # experiment models are not kept
     on_progress(len(plan), len(plan), "done")
     base = next((r for r in runs if r["mode"] == "local"), None)
     for r in runs:

@@ -19,7 +19,7 @@ from engine.errors import InputError
 from engine.explain import Explainer, load_ood, mahalanobis
 from engine.imageprep import prepare_pil
 from engine.inference import LoadedModel
-from engine.scan_io import colourfulness, read_scan
+from engine.scan_io import Scan, read_scan
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class Answer:
     bad_input: bool = False  # the file could not be read at all (CLI exit code 2)
     ood_distance: float | None = None
     technical: dict = dataclasses.field(default_factory=dict)
+    burned_in_annotation: bool = False  # the DICOM says text is burnt into the pixels: they may show patient data
     grey: Image.Image | None = None
     cam: np.ndarray | None = None
     seconds: float = 0.0
@@ -50,7 +51,51 @@ class Answer:
     def to_json(self) -> dict:
         return {"file": self.file, "label": self.label, "probabilities": self.probabilities, "uncertain": self.uncertain,
                 "rejected": self.rejected, "reason": self.reason, "sha256": self.sha256, "technical": self.technical,
-                "ood_distance": self.ood_distance}
+                "ood_distance": self.ood_distance, "burned_in_annotation": self.burned_in_annotation}
+
+
+def screen(scan: Scan) -> str | None:
+    """A reason to refuse before the model looks, or None."""
+    if scan.colourfulness > COLOURFUL_ABOVE:
+        return "This is a colour image, not a brain MRI slice (MRI is greyscale)."
+    arr = np.asarray(scan.image.resize((128, 128)), dtype=np.float32)
+    if arr.std() < FLAT_STD_BELOW:
+        return "The image is blank or nearly uniform: there is no anatomy to classify."
+    return None
+
+
+def read_uploads(items: list[tuple[str, bytes | InputError]], frame: int | None = None) -> list[Answer]:
+    """Decode and screen each (name, bytes) pair; needs no model, so hostile files are answered before one loads.
+
+    ``bytes`` may instead be the InputError that kept the caller from reading the file. Every failure, of any
+    type, becomes a refused Answer with its reason; an Answer with ``grey`` set and not rejected awaits the model.
+    """
+    answers = []
+    for name, data in items:
+        t0 = time.perf_counter()
+        unread = data if isinstance(data, InputError) else None
+        ans = Answer(file=name, sha256=hashlib.sha256(b"" if unread else data).hexdigest())
+        try:
+            if unread:
+                raise unread
+            scan = read_scan(data, frame)
+            ans.technical, ans.burned_in_annotation, ans.grey = scan.technical, scan.burned_in_annotation, scan.image
+            ans.reason = screen(scan)
+            ans.rejected = ans.reason is not None
+        except InputError as err:
+            ans.rejected, ans.bad_input, ans.reason = True, True, _sentence(str(err))
+        except Exception as err:  # noqa: BLE001 - one hostile file must not cost the others their answers
+            logger.exception("unexpected failure reading an upload")
+            ans.rejected, ans.bad_input = True, True
+            ans.reason = f"The file could not be read ({type(err).__name__}); it is refused rather than guessed."
+        ans.seconds = time.perf_counter() - t0
+        answers.append(ans)
+    return answers
+
+
+def log_answers(settings: Settings, answers: list[Answer], model_id: str, source: str) -> None:
+    """Each answer once into the audit log (no file names, no pixels)."""
+    audit_log.append(settings, [audit_log.entry(a.to_json(), model_id, source) for a in answers])
 
 
 class Classifier:
@@ -66,45 +111,24 @@ class Classifier:
     def model_id(self) -> str:
         return self.loaded.model_id
 
-    def _screen(self, data: bytes, grey: Image.Image) -> str | None:
-        """A reason to refuse before the model looks, or None."""
-        if colourfulness(data) > COLOURFUL_ABOVE:
-            return "This is a colour image, not a brain MRI slice (MRI is greyscale)."
-        arr = np.asarray(grey.resize((128, 128)), dtype=np.float32)
-        if arr.std() < FLAT_STD_BELOW:
-            return "The image is blank or nearly uniform: there is no anatomy to classify."
-        return None
-
-    def classify(self, items: list[tuple[str, bytes]], frame: int | None = None, log: Settings | None = None,
+    def classify(self, items: list[tuple[str, bytes | InputError]], frame: int | None = None, log: Settings | None = None,
                  source: str = "cli") -> list[Answer]:
         """Classify (name, bytes) pairs; a bad file becomes a rejected Answer, the rest still run."""
-        answers: list[Answer] = []
-        batch, slots = [], []
-        for name, data in items:
+        return self.answer(read_uploads(items, frame), log, source)
+
+    def answer(self, answers: list[Answer], log: Settings | None = None, source: str = "cli") -> list[Answer]:
+        """Run the model on the decoded, unrefused answers of :func:`read_uploads`; log all of them once."""
+        slots = [i for i, a in enumerate(answers) if a.grey is not None and not a.rejected]
+        if slots:
             t0 = time.perf_counter()
-            ans = Answer(file=name, sha256=hashlib.sha256(data).hexdigest())
-            try:
-                scan = read_scan(data, frame)
-                ans.technical, ans.grey = scan.technical, scan.image
-                ans.reason = self._screen(data, scan.image)
-                ans.rejected = ans.reason is not None
-                if not ans.rejected:
-                    batch.append(prepare_pil(scan.image, self.loaded.size, self.loaded.channels))
-                    slots.append(len(answers))
-            except InputError as err:
-                ans.rejected, ans.bad_input, ans.reason = True, True, _sentence(str(err))
-            ans.seconds = time.perf_counter() - t0
-            answers.append(ans)
-        if batch:
-            t0 = time.perf_counter()
-            cams, feats, logits = self.explainer(np.stack(batch))
+            batch = np.stack([prepare_pil(answers[i].grey, self.loaded.size, self.loaded.channels) for i in slots])
+            cams, feats, logits = self.explainer(batch)
             probs = calibrated_probabilities(logits, self.loaded.temperature)
             distances = mahalanobis(feats, self.ood["means"], self.ood["precision"]) if self.ood else None
-            share = (time.perf_counter() - t0) / len(batch)
+            share = (time.perf_counter() - t0) / len(slots)
             for k, i in enumerate(slots):
                 ans = answers[i]
                 ans.probabilities = {c: float(p) for c, p in zip(CLASSES, probs[k])}
-                ans.cam = cams[k]
                 ans.seconds += share
                 if distances is not None:
                     ans.ood_distance = float(distances[k])
@@ -113,12 +137,13 @@ class Classifier:
                         ans.reason = ("This does not look like the brain MRI slices the model was trained on "
                                       f"(feature distance {distances[k]:.1f} > {self.ood['threshold']:.1f}); it is refused rather than guessed.")
                         continue
+                ans.cam = cams[k]  # only an answered scan gets a heat map: a refusal explains nothing
                 ans.label = CLASSES[int(np.argmax(probs[k]))]
                 ans.uncertain = float(np.max(probs[k])) < UNCERTAIN_BELOW
                 if ans.uncertain:
                     ans.reason = f"Uncertain — review needed: the top probability is {np.max(probs[k]):.0%}."
         if log is not None:
-            audit_log.append(log, [audit_log.entry(a.to_json(), self.model_id, source) for a in answers])
+            log_answers(log, answers, self.model_id, source)
         return answers
 
 

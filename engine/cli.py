@@ -11,13 +11,14 @@ import argparse
 import contextlib
 import json
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 from engine import cli_dataset, cluster, jobs
-from engine.errors import EngineError
+from engine.errors import EngineError, InputError
 from engine.progress import EventFile, TerminalBar, fan_out, no_progress
 from engine.settings import Settings, get_settings
 from engine.storage import Storage
@@ -136,32 +137,36 @@ class PartialFailure(EngineError):
 
 
 def cmd_classify(args, settings: Settings, progress) -> tuple[dict, str]:
-    from engine.classify import Classifier
+    from engine import registry
+    from engine.classify import Classifier, log_answers, read_uploads
     from engine.explain import overlay, png_bytes
-    from engine.inference import load_model
     from engine.report_pdf import report_pdf
 
     storage = Storage(settings)
-    classifier = Classifier(load_model(settings, storage, args.model))
-    items = []
-    for i, path in enumerate(args.files):
-        try:
-            items.append((str(path), path.read_bytes()))
-        except OSError as err:
-            items.append((str(path), b""))
-            logger.warning("cannot read %s: %s", path, err)
-    answers = classifier.classify(items, frame=args.frame, log=settings, source="cli")
+    # Decode and screen first: hostile or unreadable files are answered without loading TensorFlow at all.
+    answers = read_uploads([(str(path), read_upload(path)) for path in args.files], frame=args.frame)
+    folder = registry.fetch(settings, storage, args.model)
+    card = registry.read_card(folder)
+    if any(a.grey is not None and not a.rejected for a in answers):
+        from engine.inference import load_model
+
+        classifier = Classifier(load_model(settings, storage, args.model))
+        card = classifier.loaded.card
+        answers = classifier.answer(answers, log=settings, source="cli")
+    else:
+        log_answers(settings, answers, card["model_id"], "cli")
     if args.explain:
         args.explain.mkdir(parents=True, exist_ok=True)
         for a in answers:
             stem = a.sha256[:16]
             if a.cam is not None and a.grey is not None:
                 (args.explain / f"{stem}-gradcam.png").write_bytes(png_bytes(overlay(a.grey, a.cam)))
-            (args.explain / f"{stem}-report.pdf").write_bytes(report_pdf(a, classifier.loaded.card))
+            if not a.rejected:  # a refusal gets no report: there is no answer to report
+                (args.explain / f"{stem}-report.pdf").write_bytes(report_pdf(a, card))
     result = {"results": [a.to_json() for a in answers],
-              "model": {"id": classifier.model_id, "architecture": classifier.loaded.card["architecture"],
-                        "validation_accuracy": classifier.loaded.card["validation"]["accuracy"],
-                        "temperature": classifier.loaded.temperature}}
+              "model": {"id": card["model_id"], "architecture": card["architecture"],
+                        "validation_accuracy": card["validation"]["accuracy"],
+                        "temperature": float(card.get("temperature", 1.0))}}
     lines = []
     for a in answers:
         if a.rejected:
@@ -175,6 +180,23 @@ def cmd_classify(args, settings: Settings, progress) -> tuple[dict, str]:
         raise PartialFailure(f"{len(bad)} of {len(answers)} file(s) could not be read: " + "; ".join(f"{a.file}: {a.reason}" for a in bad),
                              result, text)
     return result, text
+
+
+def read_upload(path: Path) -> bytes | InputError:
+    """A file's bytes, or the reason it is not read (missing, not a file, larger than one scan can be)."""
+    from engine.images import MAX_FILE_BYTES
+
+    try:
+        if not path.is_file():
+            return InputError(f"{path.name} does not exist or is not a regular file.")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return InputError(f"the file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit for one "
+                              "scan (not read).")
+        with open(path, "rb") as fh:
+            return fh.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        return InputError(f"the file cannot be read ({err.strerror or type(err).__name__}).")
 
 
 def cmd_evaluate(args, settings: Settings, progress) -> tuple[dict, str]:
@@ -196,7 +218,7 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine import registry
 
     storage = Storage(settings)
-    if args.action in ("promote", "ood", "ship") and not args.model_id:
+    if args.action in ("promote", "ood", "ship", "seal") and not args.model_id:
         raise_usage(f"models {args.action} needs a model id.")
     if args.action == "ood":
         from engine.ood_fit import fit_model_ood
@@ -206,6 +228,14 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
     if args.action == "ship":
         target = registry.ship(settings, storage, args.model_id)
         return {"shipped": str(target)}, f"Copied {args.model_id} to {target} (commit it to make it the default)."
+    if args.action == "seal":
+        folder = registry.fetch(settings, storage, registry.check_model_id(args.model_id))
+        card = registry.seal(folder)
+        hdfs_card = f"{registry.models_root()}/{args.model_id}/card.json"
+        if storage.exists(hdfs_card):
+            storage.write(hdfs_card, (folder / "card.json").read_bytes(), overwrite=True)
+        return ({"model_id": args.model_id, "model_sha256": card["model_sha256"]},
+                f"{args.model_id}: its card now records SHA-256 {card['model_sha256']}; only this exact file will load.")
     if args.action == "promote":
         registry.promote(settings, storage, args.model_id)
         return {"default": args.model_id}, f"{args.model_id} is now the default model."
@@ -428,8 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", parents=[common], help="list the model registry or promote a model",
                        description="Models in /mri/models and assets/models.")
-    p.add_argument("action", choices=["list", "promote", "ood", "ship"],
-                   help="ood: fit the refusal statistics from the training data; ship: copy a model into assets/models/")
+    p.add_argument("action", choices=["list", "promote", "ood", "ship", "seal"],
+                   help="ood: fit the refusal statistics from the training data; ship: copy a model into assets/models/; "
+                        "seal: record the SHA-256 of a model file you trust in its card (models without one do not load)")
     p.add_argument("model_id", nargs="?")
     p.set_defaults(handler=cmd_models)
 
@@ -493,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         return _fail(err, want_json)
     _fix_jobs_start(args)
+    # Cancel (the job runner's SIGTERM) unwinds like Ctrl-C, so every rollback and `finally` runs.
+    signal.signal(signal.SIGTERM, _interrupt)
     logging.basicConfig(level=logging.INFO if (args.verbose or args.progress_file) else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     bar = TerminalBar() if not args.json else None
@@ -510,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as err:
         return _fail(err, args.json)
     except KeyboardInterrupt:
-        return _fail(EngineError("Interrupted."), args.json)
+        return _fail(EngineError("Interrupted (cancelled); whatever it had half done was rolled back."), args.json)
     except Exception as err:  # last resort: one sentence on screen, the traceback in the log
         logger.exception("unexpected error")
         return _fail(EngineError(f"Unexpected {type(err).__name__}: {err}. This is a bug; the traceback is above."), args.json)
@@ -522,6 +555,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.write(text + "\n")
     return 0
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _fail(err: EngineError, want_json: bool) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import secrets
 
 import pandas as pd
 import pyarrow as pa
@@ -19,9 +20,15 @@ import pyarrow.parquet as pq
 
 from engine.classes import CLASSES
 from engine.errors import InputError, NotFoundError
+from engine.settings import get_settings
 from engine.storage import Storage
 
-DATASETS_ROOT = "/mri/datasets"
+
+
+def datasets_root() -> str:
+    """``<MRI_HDFS_ROOT>/datasets``: every dataset's folder is under it."""
+    return get_settings().hdfs_path("datasets")
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 MANIFEST_COLUMNS = {
@@ -49,7 +56,7 @@ def check_name(name: str) -> str:
 
 
 def dataset_dir(name: str) -> str:
-    return f"{DATASETS_ROOT}/{check_name(name)}"
+    return f"{datasets_root()}/{check_name(name)}"
 
 
 def manifest_path(name: str) -> str:
@@ -90,12 +97,15 @@ def manifest_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def replace_file(storage: Storage, hdfs_path: str, data: bytes) -> None:
-    """Write ``data`` beside ``hdfs_path`` and swap it in, so readers never see half a file."""
-    tmp = f"{hdfs_path}.tmp"
-    storage.write(tmp, data, overwrite=True)
-    if storage.exists(hdfs_path):
-        storage.delete(hdfs_path)
-    storage.rename(tmp, hdfs_path)
+    """Write ``data`` beside ``hdfs_path`` under a name of its own, then rename it over the old file in one
+    NameNode operation: readers see the old file or the new one, never none or half of one."""
+    tmp = f"{hdfs_path}.tmp-{secrets.token_hex(6)}"
+    storage.write(tmp, data)
+    try:
+        storage.replace(tmp, hdfs_path)
+    except BaseException:
+        storage.delete(tmp)
+        raise
 
 
 def summarize(frame: pd.DataFrame) -> dict:
@@ -108,10 +118,11 @@ def summarize(frame: pd.DataFrame) -> dict:
 
 def list_datasets(storage: Storage) -> list[dict]:
     """Every dataset under /mri/datasets with its counts."""
-    if not storage.exists(DATASETS_ROOT):
+    root = datasets_root()
+    if not storage.exists(root):
         return []
     found = []
-    for entry in storage.list(DATASETS_ROOT):
+    for entry in storage.list(root):
         if entry["type"] != "directory" or not NAME_PATTERN.match(entry["name"]):
             continue
         frame = read_manifest(storage, entry["name"], strict=False)

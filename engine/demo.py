@@ -15,13 +15,14 @@ import dataclasses
 import fcntl
 import json
 import logging
+import re
 import shutil
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
 from engine import datasets, registry
-from engine.errors import InputError
+from engine.errors import InputError, StorageError
 from engine.progress import ProgressFn, no_progress
 from engine.settings import REPO_ROOT, Settings
 from engine.storage import Storage
@@ -207,15 +208,44 @@ def _preprocess(settings: Settings, storage: Storage, on_progress: ProgressFn) -
     return {k: r[k] for k in ("images", "failed", "output", "partitions", "files", "bytes", "blocks", "seconds", "master", "spark_ui")}
 
 
+# Demo models are named <arch>-demo-<stamp> and trained on the dataset "demo", a name users cannot ingest.
+DEMO_MODEL_ID = re.compile(r"^[a-z0-9]+-demo-\d{8}-\d{6}$")
+
+
+def is_demo_model(model_id: str, card: dict | None) -> bool:
+    """True only for models the demo made: its id pattern *and* a card or config saying dataset "demo"."""
+    if not DEMO_MODEL_ID.match(model_id) or not isinstance(card, dict):
+        return False
+    dataset = card["training"].get("dataset") if isinstance(card.get("training"), dict) else card.get("dataset")
+    return dataset == DEMO_DATASET
+
+
+def _local_card(folder: Path) -> dict | None:
+    for name in ("card.json", "config.json", "model/card.json"):
+        try:
+            return json.loads((folder / name).read_text())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def _remove_old_demo_models(settings: Settings, storage: Storage) -> None:
-    prefix = f"-{DEMO_DATASET}-"
-    if storage.exists(registry.MODELS_ROOT):
-        for entry in storage.list(registry.MODELS_ROOT):
-            if prefix in entry["name"] and entry["name"].split(prefix)[0] in ("compact", "resnet50"):
+    """Delete the models earlier demos made, and nothing else (a user's dataset may be called "x-demo" or "demo-x")."""
+    root = registry.models_root()
+    if storage.exists(root):
+        for entry in storage.list(root):
+            if not DEMO_MODEL_ID.match(entry["name"]):
+                continue
+            try:
+                card = json.loads(storage.read(f"{entry['path']}/card.json"))
+            except (StorageError, ValueError):
+                continue
+            if is_demo_model(entry["name"], card):
                 storage.delete(entry["path"], recursive=True)
-    for root in (settings.run_dir / "models", settings.run_dir / "training"):
-        for path in root.glob(f"*{prefix}*") if root.is_dir() else []:
-            shutil.rmtree(path, ignore_errors=True)
+    for root_dir in (settings.run_dir / "models", settings.run_dir / "training"):
+        for path in root_dir.iterdir() if root_dir.is_dir() else []:
+            if path.is_dir() and is_demo_model(path.name, _local_card(path)):
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _train(settings: Settings, storage: Storage, on_progress: ProgressFn) -> dict:

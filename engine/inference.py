@@ -28,6 +28,7 @@ class LoadedModel:
 
         self.folder = folder
         self.card = registry.read_card(folder)
+        registry.verify(folder, self.card)
         try:
             self.model = keras.models.load_model(folder / "model.keras", compile=False)
         except Exception as err:  # Keras raises ValueError, OSError or its own types for a foreign file

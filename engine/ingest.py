@@ -1,8 +1,11 @@
 """Ingest a class-folder tree or a .zip into HDFS: check every file, store originals, manifest and a packed copy.
 
-Nothing partial is left behind: new files are uploaded into a staging folder
-and moved into place only when every upload succeeded. Re-running the same
-ingest stores nothing new (files are matched by path and SHA-256).
+It streams: images are checked and uploaded in chunks, so memory holds one chunk and one packed part, never the
+dataset. Nothing partial is kept: new files go to a staging folder and move into place only when every upload
+succeeded, and the manifest (the commit point) is swapped in with one atomic rename. One ingest per dataset at
+a time (an HDFS lock; a second waits); a failure, a cancel (SIGTERM) or any exception rolls back, and what a
+killed ingest (SIGKILL) left is cleared by the next one. Re-running the same ingest stores nothing new (files
+are matched by path and SHA-256).
 """
 
 from __future__ import annotations
@@ -14,127 +17,153 @@ import logging
 import posixpath
 import secrets
 import time
-import zipfile
-from pathlib import Path, PurePosixPath
-from typing import Callable
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine import datasets
-from engine.classes import CLASSES, normalize_class, normalize_split
+from engine.classes import CLASSES
+from engine.dataset_lock import dataset_lock
 from engine.errors import EngineError, InputError, StorageError
-from engine.images import MAX_FILE_BYTES, inspect_image
+from engine.images import inspect_image
+from engine.ingest_source import Candidate, discover, hdfs_file_name
 from engine.progress import ProgressFn, no_progress
 from engine.storage import Storage
+
+__all__ = ["Candidate", "discover", "ingest_dataset"]
 
 logger = logging.getLogger(__name__)
 
 UPLOAD_THREADS = 8  # WebHDFS writes are I/O bound: a few in flight hide the round trips
 PACKED_PART_BYTES = 16 * 1024 * 1024  # one packed Parquet file: several HDFS blocks, few files
 PACKED_ROW_GROUP = 64  # images per row group, so Spark can split a packed file into tasks
+CHUNK_FILES = 64  # images checked and uploaded together: memory holds one chunk (a scan is <= 50 MB, typically 10 kB)
 
 
-@dataclasses.dataclass
-class Candidate:
-    """A file found in the source, with the split and class its folders name."""
-
-    source: str  # path inside SRC, '/'-separated
-    split: str
-    cls: str
-    read: Callable[[], bytes]
-
-
-def _classify_path(parts: tuple[str, ...], default_split: str) -> tuple[str | None, str | None, str | None]:
-    """(split, class, reason-if-rejected) for a file's path parts inside the source."""
-    if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-        return None, None, "hidden file or folder (e.g. .DS_Store, .ipynb_checkpoints)"
-    if len(parts) < 2:
-        return None, None, "not inside a class folder (expected <class>/<image> or <split>/<class>/<image>)"
-    cls = normalize_class(parts[-2])
-    if cls is None:
-        return None, None, f"unknown class folder {parts[-2]!r} (expected one of {', '.join(CLASSES)})"
-    split = (normalize_split(parts[-3]) if len(parts) >= 3 else None) or default_split
-    return split, cls, None
-
-
-def discover(src: Path, default_split: str = "train") -> tuple[list[Candidate], list[dict]]:
-    """Walk a folder or a .zip; return candidates and files rejected by their path alone.
-
-    Raises:
-        InputError: SRC does not exist, or is neither a folder nor a readable zip.
-    """
-    candidates: list[Candidate] = []
-    rejected: list[dict] = []
-    if not src.exists():
-        raise InputError(f"{str(src)!r} does not exist; give a class-folder tree or a .zip of one.")
-    if src.is_dir():
-        for path in sorted(p for p in src.rglob("*") if p.is_file() or p.is_symlink()):
-            rel = path.relative_to(src).as_posix()
-            split, cls, reason = _classify_path(PurePosixPath(rel).parts, default_split)
-            if reason:
-                rejected.append({"path": rel, "reason": reason})
-            else:
-                candidates.append(Candidate(rel, split, cls, path.read_bytes))
-        return candidates, rejected
-    if not zipfile.is_zipfile(src):
-        raise InputError(f"{str(src)!r} is neither a folder nor a .zip archive.")
-    try:
-        archive = zipfile.ZipFile(src)
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as err:
-        raise InputError(f"{str(src)!r} is a damaged zip archive ({err}).") from err
-    for info in sorted(infos, key=lambda i: i.filename):
-        if info.is_dir():
-            continue
-        name = info.filename
-        parts = PurePosixPath(name).parts
-        if name.startswith("/") or ".." in parts:
-            rejected.append({"path": name, "reason": "unsafe path in the archive (absolute or '..')"})
-            continue
-        split, cls, reason = _classify_path(parts, default_split)
-        if reason:
-            rejected.append({"path": name, "reason": reason})
-        elif info.file_size > MAX_FILE_BYTES:
-            rejected.append({"path": name, "reason": f"{info.file_size / 1e6:.0f} MB uncompressed, over the per-scan limit"})
-        else:
-            candidates.append(Candidate(name, split, cls, lambda n=name: archive.read(n)))
-    return candidates, rejected
-
-
-def _check(candidate: Candidate) -> tuple[Candidate, bytes | None, dict | None]:
+def _check(candidate: Candidate) -> tuple[Candidate, bytes | None, dict]:
+    """(candidate, bytes, image info) for a valid image, else (candidate, None, {"path", "reason"})."""
     try:
         data = candidate.read()
         info = inspect_image(data, "the file")
     except InputError as err:
         return candidate, None, {"path": candidate.source, "reason": str(err).replace("the file ", "", 1)}
-    except (OSError, zipfile.BadZipFile) as err:
-        return candidate, None, {"path": candidate.source, "reason": f"could not be read ({err})"}
+    except Exception as err:  # noqa: BLE001 - a hostile zip entry raises anything (BadZipFile, NotImplementedError, zlib.error, ...)
+        return candidate, None, {"path": candidate.source, "reason": f"could not be read ({type(err).__name__}: {err})"}
     return candidate, data, dataclasses.asdict(info)
 
 
-def _pack(rows: list[dict], contents: dict[str, bytes]) -> list[tuple[list[str], bytes]]:
-    """Group images into Parquet parts of about PACKED_PART_BYTES; returns (paths, parquet bytes) per part."""
-    parts, current, size = [], [], 0
-    for row in rows:
-        current.append(row)
-        size += row["bytes"]
-        if size >= PACKED_PART_BYTES:
-            parts.append(current)
-            current, size = [], 0
-    if current:
-        parts.append(current)
-    out = []
-    for part in parts:
-        table = pa.table({
-            "path": [r["path"] for r in part], "split": [r["split"] for r in part], "class": [r["class"] for r in part],
-            "sha256": [r["sha256"] for r in part], "content": pa.array([contents[r["path"]] for r in part], pa.binary()),
-        })
-        buf = io.BytesIO()
-        pq.write_table(table, buf, row_group_size=PACKED_ROW_GROUP, compression="none")  # JPEGs don't compress
-        out.append(([r["path"] for r in part], buf.getvalue()))
-    return out
+def _part_bytes(rows: list[dict], contents: dict[str, bytes]) -> bytes:
+    table = pa.table({
+        "path": [r["path"] for r in rows], "split": [r["split"] for r in rows], "class": [r["class"] for r in rows],
+        "sha256": [r["sha256"] for r in rows], "content": pa.array([contents[r["path"]] for r in rows], pa.binary()),
+    })
+    buf = io.BytesIO()
+    pq.write_table(table, buf, row_group_size=PACKED_ROW_GROUP, compression="none")  # JPEGs don't compress
+    return buf.getvalue()
+
+
+class _Staging:
+    """New files of one ingest: uploaded beside the dataset, moved into place at commit, or removed on rollback."""
+
+    def __init__(self, storage: Storage, name: str):
+        self.storage, self.name = storage, name
+        self.ds_dir = datasets.dataset_dir(name)
+        token = secrets.token_hex(4)
+        self.dir = f"{self.ds_dir}/.staging-{token}"
+        self.stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{token}"
+        self.rows: list[dict] = []
+        self.part_rows: list[dict] = []
+        self.part_contents: dict[str, bytes] = {}
+        self.parts: list[str] = []  # final paths of the packed parts
+        self.moved: list[str] = []
+        self.created: list[str] = []  # final folders this run made, removed again on rollback
+        self.committed = False
+
+    def staged(self, final_path: str) -> str:
+        return self.dir + final_path[len(self.ds_dir):]
+
+    def add(self, pool: cf.ThreadPoolExecutor, accepted: list[tuple[dict, bytes]]) -> None:
+        """Upload a chunk's images into staging and add them to the current packed part."""
+        for folder in sorted({posixpath.dirname(row["path"]) for row, _ in accepted}):
+            self.storage.makedirs(self.staged(folder))
+        for fut in [pool.submit(self.storage.write, self.staged(row["path"]), data) for row, data in accepted]:
+            fut.result()  # re-raises the first failed upload
+        for row, data in accepted:
+            self.rows.append(row)
+            self.part_rows.append(row)
+            self.part_contents[row["path"]] = data
+            if sum(r["bytes"] for r in self.part_rows) >= PACKED_PART_BYTES:
+                self.flush_part()
+
+    def flush_part(self) -> None:
+        if not self.part_rows:
+            return
+        target = f"{datasets.packed_dir(self.name)}/part-{self.stamp}-{len(self.parts):03d}.parquet"
+        self.storage.write(self.staged(target), _part_bytes(self.part_rows, self.part_contents))
+        for row in self.part_rows:
+            row["packed_file"] = target
+        self.parts.append(target)
+        self.part_rows, self.part_contents = [], {}
+
+    def commit(self, pool: cf.ThreadPoolExecutor, manifest: pd.DataFrame, on_progress: ProgressFn) -> None:
+        """Move every staged file into place, then swap in the new manifest: the one step that makes them part
+        of the dataset (readers see the old manifest or the new one, never a half)."""
+        on_progress(len(self.rows), len(self.rows), "moving into place")
+        finals = {posixpath.dirname(r["path"]) for r in self.rows} | {datasets.packed_dir(self.name)}
+        parents = {posixpath.dirname(f) for f in finals} | {posixpath.dirname(posixpath.dirname(f)) for f in finals}
+        self.created = [f for f in sorted(finals | parents) if f.startswith(self.ds_dir + "/") and not self.storage.exists(f)]
+        for folder in sorted(finals):
+            self.storage.makedirs(folder)
+        for path, fut in [(p, pool.submit(self.storage.rename, self.staged(p), p)) for p in [r["path"] for r in self.rows] + self.parts]:
+            fut.result()
+            self.moved.append(path)
+        now = pd.Timestamp.now().floor("s")
+        for row in self.rows:
+            row["ingested_at"] = now
+        frame = pd.concat([manifest, pd.DataFrame(self.rows)], ignore_index=True) if len(manifest) else pd.DataFrame(self.rows)
+        datasets.replace_file(self.storage, datasets.manifest_path(self.name), datasets.manifest_bytes(frame))
+        self.committed = True
+
+    def rollback(self) -> None:
+        """Remove what this run moved into place (the manifest never named it) and the folders it made."""
+        for path in self.moved:
+            try:
+                self.storage.delete(path)
+            except StorageError:
+                logger.exception("could not roll back %s (the next ingest clears it)", path)
+        for folder in sorted(self.created, key=len, reverse=True):  # deepest first; only if still empty
+            try:
+                if self.storage.exists(folder) and not self.storage.list(folder):
+                    self.storage.delete(folder)
+            except StorageError:
+                logger.warning("could not remove folder %s", folder)
+
+    def clean(self, was_new: bool) -> None:
+        try:
+            self.storage.delete(self.dir, recursive=True)
+            if was_new and not self.committed and self.storage.exists(self.ds_dir) and not self.storage.list(self.ds_dir):
+                self.storage.delete(self.ds_dir)  # a new dataset that failed leaves no empty folder
+        except StorageError:
+            logger.warning("could not remove staging folder %s (the next ingest clears it)", self.dir)
+
+
+def _accept(cand: Candidate, data: bytes, info: dict, ds_dir: str, known: dict, seen: set,
+            rejected: list) -> dict | str:
+    """The manifest row of a checked image, or "known" (already stored), or "rejected" (recorded in ``rejected``)."""
+    filename = hdfs_file_name(posixpath.basename(cand.source))
+    path = f"{ds_dir}/raw/{datasets.relative_raw_path(cand.split, cand.cls, filename)}"
+    if path in seen:
+        rejected.append({"path": cand.source, "reason": f"same split, class and file name as another file in the source ({path})"})
+        return "rejected"
+    if path in known:
+        if known[path] == info["sha256"]:
+            return "known"
+        rejected.append({"path": cand.source, "reason": "a different image with this name is already stored in the dataset"})
+        return "rejected"
+    seen.add(path)
+    return {"path": path, "source": cand.source, "split": cand.split, "class": cand.cls, "bytes": len(data), **info}
 
 
 def ingest_dataset(storage: Storage, src: Path, name: str, default_split: str = "train",
@@ -143,126 +172,69 @@ def ingest_dataset(storage: Storage, src: Path, name: str, default_split: str = 
 
     Returns the summary ``{"dataset", "stored", "duplicates_skipped", "rejected", "per_class", ...}``.
     Raises:
-        InputError: bad SRC or name.
+        InputError: bad SRC or name, or another ingest of ``name`` did not finish in time.
         StorageError: HDFS failed; nothing of this run is left in HDFS.
     """
     t0 = time.monotonic()
     datasets.check_name(name)
     candidates, rejected = discover(Path(src), default_split)
-    manifest = datasets.read_manifest(storage, name, strict=False)
-    known = dict(zip(manifest["path"], manifest["sha256"]))
-    total = len(candidates)
-    on_progress(0, total, "checking images")
-
-    accepted: list[dict] = []
-    contents: dict[str, bytes] = {}
-    skipped = 0
-    ds_dir = datasets.dataset_dir(name)
-    with cf.ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
-        for i, (cand, data, info) in enumerate(pool.map(_check, candidates), 1):
-            if i % 25 == 0 or i == total:
-                on_progress(i, total, "checking images")
-            if data is None:
-                rejected.append(info)
-                continue
-            filename = posixpath.basename(cand.source)
-            path = f"{ds_dir}/raw/{datasets.relative_raw_path(cand.split, cand.cls, filename)}"
-            if path in contents:
-                rejected.append({"path": cand.source, "reason": f"same split, class and file name as another file in the source ({path})"})
-                continue
-            if path in known:
-                if known[path] == info["sha256"]:
-                    skipped += 1
-                else:
-                    rejected.append({"path": cand.source, "reason": "a different image with this name is already stored in the dataset"})
-                continue
-            accepted.append({"path": path, "source": cand.source, "split": cand.split, "class": cand.cls,
-                             "bytes": len(data), **info})
-            contents[path] = data
-
-    stored = _store(storage, name, accepted, contents, manifest, on_progress) if accepted else []
+    with dataset_lock(storage, name, on_progress=on_progress):
+        manifest = datasets.read_manifest(storage, name, strict=False)
+        stored, skipped = _ingest_locked(storage, name, candidates, rejected, manifest, on_progress)
     seconds = time.monotonic() - t0
     full = pd.concat([manifest, pd.DataFrame(stored)], ignore_index=True) if stored else manifest
-    per_class = {c: sum(1 for r in stored if r["class"] == c) for c in CLASSES}
-    on_progress(total, total, "done")
+    on_progress(len(candidates), len(candidates), "done")
     logger.info("ingest %s: stored %d, skipped %d, rejected %d in %.1f s", name, len(stored), skipped, len(rejected), seconds)
     return {
         "dataset": name,
         "stored": len(stored),
         "duplicates_skipped": skipped,
         "rejected": rejected,
-        "per_class": per_class,
+        "per_class": {c: sum(1 for r in stored if r["class"] == c) for c in CLASSES},
         "dataset_images": int(len(full)),
         "dataset_per_class": datasets.summarize(full)["per_class"] if len(full) else {c: 0 for c in CLASSES},
         "seconds": round(seconds, 2),
-        "files_per_second": round(total / seconds, 1) if seconds > 0 else None,
+        "files_per_second": round(len(candidates) / seconds, 1) if seconds > 0 else None,
         "bytes_stored": int(sum(r["bytes"] for r in stored)),
     }
 
 
-def _store(storage: Storage, name: str, rows: list[dict], contents: dict[str, bytes], manifest: pd.DataFrame,
-           on_progress: ProgressFn) -> list[dict]:
-    """Upload into staging, pack, then move into place and rewrite the manifest; roll back on failure."""
-    ds_dir = datasets.dataset_dir(name)
-    staging = f"{ds_dir}/.staging-{secrets.token_hex(4)}"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    moved: list[str] = []
-    created: list[str] = []  # final folders this run made, removed again on rollback
-    total = len(rows)
+def _ingest_locked(storage: Storage, name: str, candidates: list[Candidate], rejected: list[dict],
+                   manifest: pd.DataFrame, on_progress: ProgressFn) -> tuple[list[dict], int]:
+    """(stored rows, duplicates skipped); rolls back on any exception, cancel (KeyboardInterrupt) included."""
+    known = dict(zip(manifest["path"], manifest["sha256"]))
+    seen: set[str] = set()
+    staging = _Staging(storage, name)
+    total, skipped = len(candidates), 0
+    on_progress(0, total, "checking and uploading images")
     try:
-        on_progress(0, total, "uploading to HDFS")
-        for folder in sorted({posixpath.dirname(r["path"]) for r in rows}):
-            storage.makedirs(staging + folder[len(ds_dir):])
         with cf.ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
-            futures = [pool.submit(storage.write, staging + r["path"][len(ds_dir):], contents[r["path"]]) for r in rows]
-            for i, fut in enumerate(cf.as_completed(futures), 1):
-                fut.result()  # re-raises the first failed upload
-                if i % 25 == 0 or i == total:
-                    on_progress(i, total, "uploading to HDFS")
-        on_progress(total, total, "packing small files into large ones")
-        packed_paths = {}
-        for k, (paths, data) in enumerate(_pack(rows, contents)):
-            target = f"{ds_dir}/packed/part-{stamp}-{k:03d}.parquet"
-            storage.write(f"{staging}/packed/{posixpath.basename(target)}", data)
-            packed_paths.update({p: target for p in paths})
-        on_progress(total, total, "moving into place")
-        finals = {posixpath.dirname(r["path"]) for r in rows} | {f"{ds_dir}/packed"}
-        for folder in sorted(finals | {posixpath.dirname(f) for f in finals} | {posixpath.dirname(posixpath.dirname(f)) for f in finals}):
-            if folder.startswith(ds_dir + "/") and not storage.exists(folder):
-                created.append(folder)
-        for folder in sorted(finals):
-            storage.makedirs(folder)
-        for r in rows:
-            storage.rename(staging + r["path"][len(ds_dir):], r["path"])
-            moved.append(r["path"])
-        for target in sorted(set(packed_paths.values())):
-            storage.rename(f"{staging}/packed/{posixpath.basename(target)}", target)
-            moved.append(target)
-        now = pd.Timestamp.now().floor("s")
-        for r in rows:
-            r["packed_file"] = packed_paths[r["path"]]
-            r["ingested_at"] = now
-        frame = pd.concat([manifest, pd.DataFrame(rows)], ignore_index=True) if len(manifest) else pd.DataFrame(rows)
-        datasets.replace_file(storage, datasets.manifest_path(name), datasets.manifest_bytes(frame))
-    except (EngineError, OSError) as err:
-        logger.error("ingest of %s failed, rolling back %d moved files: %s", name, len(moved), err)
-        for path in moved:
-            try:
-                storage.delete(path)
-            except StorageError:
-                logger.exception("could not roll back %s", path)
-        for folder in sorted(created, key=len, reverse=True):  # deepest first; only if still empty
-            try:
-                if storage.exists(folder) and not storage.list(folder):
-                    storage.delete(folder)
-            except StorageError:
-                logger.warning("could not remove folder %s", folder)
-        raise StorageError(f"Ingest of {name!r} failed and was rolled back, nothing of it is kept: {err}") from err
+            for start in range(0, total, CHUNK_FILES):
+                accepted = []
+                for cand, data, info in pool.map(_check, candidates[start:start + CHUNK_FILES]):
+                    if data is None:
+                        rejected.append(info)
+                        continue
+                    row = _accept(cand, data, info, staging.ds_dir, known, seen, rejected)
+                    if isinstance(row, dict):
+                        accepted.append((row, data))
+                    else:
+                        skipped += row == "known"
+                staging.add(pool, accepted)
+                on_progress(min(start + CHUNK_FILES, total), total, "checking and uploading images")
+            staging.flush_part()
+            if staging.rows:
+                staging.commit(pool, manifest, on_progress)
+    except BaseException as err:
+        if staging.committed:
+            raise
+        logger.error("ingest of %s failed, rolling back %d moved files: %s", name, len(staging.moved), err)
+        staging.rollback()
+        if isinstance(err, (EngineError, OSError)) and not isinstance(err, InputError):
+            raise StorageError(f"Ingest of {name!r} failed and was rolled back, nothing of it is kept: {err}") from err
+        raise
     finally:
-        try:
-            storage.delete(staging, recursive=True)
-            if len(manifest) == 0 and storage.exists(ds_dir) and not storage.list(ds_dir):
-                storage.delete(ds_dir)  # a new dataset that failed leaves no empty folder
-        except StorageError:
-            logger.warning("could not remove staging folder %s", staging)
-    return rows
+        staging.clean(was_new=len(manifest) == 0)
+    return staging.rows, skipped
+
+

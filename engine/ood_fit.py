@@ -40,8 +40,8 @@ def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
         is_val = np.arange(len(paths)) % 10 == 0
     stats = fit_for_arrays(loaded.model, x[~is_val], y[~is_val], x[is_val])
     save_ood(loaded.folder, stats)
-    if storage.exists(f"{registry.MODELS_ROOT}/{model_id}"):
-        storage.write(f"{registry.MODELS_ROOT}/{model_id}/ood.json", (loaded.folder / "ood.json").read_bytes(), overwrite=True)
+    if storage.exists(f"{registry.models_root()}/{model_id}"):
+        storage.write(f"{registry.models_root()}/{model_id}/ood.json", (loaded.folder / "ood.json").read_bytes(), overwrite=True)
     logger.info("OOD threshold of %s: %.2f", model_id, stats["threshold"])
     return {"model": model_id, "threshold": stats["threshold"], "heldout_median": stats["heldout_median"],
-            "quantile": stats["quantile"], "dataset": card["training"]["dataset"], "datasets_checked": datasets.DATASETS_ROOT}
+            "quantile": stats["quantile"], "dataset": card["training"]["dataset"], "datasets_checked": datasets.datasets_root()}

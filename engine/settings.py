@@ -11,6 +11,8 @@ import dataclasses
 import functools
 import ipaddress
 import os
+import posixpath
+import re
 import sys
 from pathlib import Path
 from typing import Mapping
@@ -26,7 +28,9 @@ PREFIX = "MRI_"
 class Settings:
     """Where things live and how the services are reached."""
 
-    run_dir: Path  # jobs, HDFS daemon data and logs, model cache
+    run_dir: Path  # jobs, model cache, audit log, uploads (the user's state; tests use their own)
+    hdfs_dir: Path  # the managed HDFS daemons' data, config, logs and pid files (default: <run_dir>/hdfs)
+    hdfs_root: str  # HDFS folder everything of this project lives under: datasets, models, benchmarks
     namenode_http: str  # NameNode web address (WebHDFS, /jmx, /fsck), e.g. http://127.0.0.1:9870
     namenode_rpc: str  # NameNode RPC address Spark uses, e.g. hdfs://127.0.0.1:9000
     hdfs_user: str  # user name sent to WebHDFS (simple auth)
@@ -39,7 +43,8 @@ class Settings:
     hdfs_timeout_s: float  # seconds to wait for one WebHDFS call
     hdfs_start_timeout_s: float  # seconds to wait for the local cluster to become ready
     spark_master: str  # local[*], local[K], spark://host:port, yarn, k8s://...
-    bind_host: str  # address local services listen on
+    bind_host: str  # address local services listen on (loopback unless allow_remote_access)
+    allow_remote_access: bool  # the user accepted serving unauthenticated services beyond this machine
     dashboard_port: int  # Streamlit port
     param_server_port: int  # Elephas parameter server port (0: pick a free one)
     hadoop_home: Path | None  # use this Hadoop install's jars instead of the Maven cache
@@ -49,10 +54,6 @@ class Settings:
     @property
     def jobs_dir(self) -> Path:
         return self.run_dir / "jobs"
-
-    @property
-    def hdfs_dir(self) -> Path:
-        return self.run_dir / "hdfs"
 
     @property
     def hadoop_lib(self) -> Path:
@@ -66,6 +67,10 @@ class Settings:
     @property
     def namenode_rpc_port(self) -> int:
         return urlparse(self.namenode_rpc).port or 8020
+
+    def hdfs_path(self, *parts: str) -> str:
+        """An HDFS path under the project's root, e.g. ``hdfs_path("datasets", name)``."""
+        return posixpath.join(self.hdfs_root, *parts)
 
     def as_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
@@ -147,6 +152,31 @@ def _spark_master(env: Mapping[str, str]) -> str:
     return raw
 
 
+HDFS_ROOT_PATTERN = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
+
+
+def _hdfs_root(env: Mapping[str, str]) -> str:
+    raw = (env.get(PREFIX + "HDFS_ROOT") or "/mri").strip().rstrip("/")
+    if not HDFS_ROOT_PATTERN.match(raw) or any(p in (".", "..") for p in raw.split("/")):
+        raise ConfigError(f"{PREFIX}HDFS_ROOT={raw!r} is not an absolute HDFS folder; use something like /mri "
+                          "(letters, digits, '-', '_' and '.', not '/' itself).")
+    return raw
+
+
+def _bind_host(env: Mapping[str, str], allow_remote: bool) -> str:
+    bind_host = (env.get(PREFIX + "BIND_HOST") or "127.0.0.1").strip()
+    try:
+        ipaddress.ip_address(bind_host)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}BIND_HOST={bind_host!r} is not an IP address; use 127.0.0.1 to stay on this machine.") from None
+    if not is_loopback(bind_host) and not allow_remote:
+        # The dashboard, WebHDFS (simple auth), the Spark UI and Elephas' parameter server have no login.
+        raise ConfigError(f"{PREFIX}BIND_HOST={bind_host} would serve the dashboard, HDFS, the Spark UI and the parameter "
+                          f"server to the network without authentication; keep 127.0.0.1, or also set "
+                          f"{PREFIX}ALLOW_REMOTE_ACCESS=1 if that network is trusted.")
+    return bind_host
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default: the process environment).
 
@@ -160,11 +190,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     managed = _bool(env, "HDFS_MANAGED", None)
     if managed is None:
         managed = is_loopback(urlparse(namenode_http).hostname or "")
-    bind_host = (env.get(PREFIX + "BIND_HOST") or "127.0.0.1").strip()
-    try:
-        ipaddress.ip_address(bind_host)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}BIND_HOST={bind_host!r} is not an IP address; use 127.0.0.1 to stay on this machine.") from None
+    allow_remote = bool(_bool(env, "ALLOW_REMOTE_ACCESS", False))
+    bind_host = _bind_host(env, allow_remote)
+    hdfs_dir = Path(env.get(PREFIX + "HDFS_DIR") or run_dir / "hdfs").expanduser().resolve()
     user = (env.get(PREFIX + "HDFS_USER") or "mri").strip()
     if not user or any(c in user for c in " /:"):
         raise ConfigError(f"{PREFIX}HDFS_USER={user!r} is not a valid user name; use letters, digits, '-' or '_'.")
@@ -181,6 +209,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"{PREFIX}BLOCK_SIZE={block_size} must be a multiple of 512 bytes (HDFS checksums 512-byte chunks).")
     return Settings(
         run_dir=run_dir,
+        hdfs_dir=hdfs_dir,
+        hdfs_root=_hdfs_root(env),
         namenode_http=namenode_http,
         namenode_rpc=namenode_rpc,
         hdfs_user=user,
@@ -194,6 +224,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         hdfs_start_timeout_s=_float(env, "HDFS_START_TIMEOUT", 120.0, 5.0, 1800.0),
         spark_master=_spark_master(env),
         bind_host=bind_host,
+        allow_remote_access=allow_remote,
         dashboard_port=_int(env, "DASHBOARD_PORT", 8501, 1, 65535),
         param_server_port=_int(env, "PARAM_SERVER_PORT", 0, 0, 65535),
         hadoop_home=hadoop_home,

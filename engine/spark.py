@@ -67,8 +67,9 @@ def create_session(settings: Settings, app_name: str = "mri", master: str | None
     # Python workers and the driver's JVM read these from the environment, not the conf.
     os.environ["PYSPARK_PYTHON"] = str(settings.python)
     os.environ["PYSPARK_DRIVER_PYTHON"] = str(settings.python)
-    if _is_local(conf["spark.master"]):
-        os.environ["SPARK_LOCAL_IP"] = settings.bind_host
+    # Always, not only for local masters: the Spark UI (which can kill jobs) and Elephas' parameter server
+    # bind to SPARK_LOCAL_IP, and without it to every interface.
+    os.environ["SPARK_LOCAL_IP"] = settings.bind_host
     # Local Python workers inherit the driver's environment, not spark.executorEnv.
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     (settings.run_dir / "spark-tmp").mkdir(parents=True, exist_ok=True)

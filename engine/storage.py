@@ -11,6 +11,8 @@ import logging
 import posixpath
 from typing import Callable, Iterator
 
+from urllib.parse import quote
+
 import requests
 from hdfs import HdfsError, InsecureClient
 
@@ -175,6 +177,33 @@ class Storage:
     def rename(self, src: str, dst: str) -> None:
         with self._errors("rename", src):
             self.client.rename(_clean(src), _clean(dst))
+
+    def replace(self, src: str, dst: str) -> None:
+        """Rename ``src`` onto ``dst`` in one NameNode operation, replacing ``dst`` if it exists.
+
+        WebHDFS RENAME with ``renameoptions=OVERWRITE`` (the NameNode's rename2): readers see the old file or the
+        new one, never neither. HdfsCLI's rename has no such option, so this is one raw WebHDFS call.
+        """
+        src, dst = _clean(src), _clean(dst)
+        url = f"{self.settings.namenode_http}/webhdfs/v1{quote(src)}"
+        params = {"op": "RENAME", "destination": dst, "renameoptions": "OVERWRITE", "user.name": self.settings.hdfs_user}
+        with self._errors("replace", dst):
+            resp = requests.put(url, params=params, timeout=self.settings.hdfs_timeout_s)
+            if resp.status_code != 200:
+                raise HdfsError(resp.json().get("RemoteException", {}).get("message", resp.text[:200]),
+                                exception=resp.json().get("RemoteException", {}).get("exception"))
+
+    def create_exclusive(self, hdfs_path: str, data: bytes) -> bool:
+        """Create a file only if it does not exist yet (atomic on the NameNode); False if it already existed."""
+        hdfs_path = _clean(hdfs_path)
+        try:
+            with self._errors("create", hdfs_path):
+                self.client.write(hdfs_path, data=data, overwrite=False, replication=self.settings.replication)
+        except StorageError as err:
+            if isinstance(err.__cause__, HdfsError) and err.__cause__.exception == "FileAlreadyExistsException":
+                return False
+            raise
+        return True
 
 
 def verify_reads(storage: Storage, expected: dict[str, str]) -> dict:

@@ -266,6 +266,7 @@ def train(settings: Settings, storage: Storage, config: TrainConfig, resume: str
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "val_paths_digest": hashlib.sha256("\n".join(sorted(paths[i] for i in val_idx)).encode()).hexdigest()[:16],
     }
+    card["model_sha256"] = registry.file_sha256(model_dir / "model.keras")  # checked before every load
     (model_dir / "card.json").write_text(json.dumps(card, indent=1))
     from engine.ood_fit import fit_for_arrays  # the refusal threshold comes from real held-out scans
     from engine.explain import save_ood

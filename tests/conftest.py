@@ -1,18 +1,39 @@
-"""Shared fixtures: real services started once per session and ready by probe, one HDFS folder per test."""
+"""Shared fixtures: real services started once per session and ready by probe, one HDFS folder per test.
+
+The suite never touches the user's state: before anything reads the settings, it points ``MRI_RUN_DIR`` at a
+folder of its own and ``MRI_HDFS_ROOT`` at an HDFS folder of its own (jobs and dashboards it starts inherit
+both). It shares only the running HDFS daemons (``MRI_HDFS_DIR``), and checks at the end that the user's
+datasets, models, jobs, default model and audit log are exactly as it found them.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import re
 import secrets
+import shutil
 import socket
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
-from engine import cluster
-from engine.settings import get_settings
-from engine.storage import Storage
+from engine.settings import load_settings
+
+USER_SETTINGS = load_settings()  # the user's, read before the suite's own take over
+TEST_RUN_DIR = Path(tempfile.mkdtemp(prefix="mri-tests-"))
+os.environ.update({
+    "MRI_RUN_DIR": str(TEST_RUN_DIR),
+    "MRI_HDFS_DIR": str(USER_SETTINGS.hdfs_dir),  # share the daemons ./run.sh started, not their data
+    "MRI_HDFS_ROOT": f"/mri-tests-{secrets.token_hex(3)}",
+})
+
+from engine import cluster  # noqa: E402
+from engine.settings import get_settings  # noqa: E402
+from engine.storage import Storage  # noqa: E402
 
 LAYERS = ("unit", "integration", "app", "e2e")
 
@@ -28,6 +49,52 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def settings():
     return get_settings()
+
+
+def user_state(storage: Storage | None) -> dict:
+    """A fingerprint of the user's own state: HDFS tree under the user's root, jobs, default model, audit log."""
+    run = USER_SETTINGS.run_dir
+    audit = run / "audit" / "classifications.jsonl"
+    state = {
+        "jobs": sorted(p.name for p in (run / "jobs").iterdir()) if (run / "jobs").is_dir() else [],
+        "default_model": (run / "default_model.txt").read_text() if (run / "default_model.txt").exists() else None,
+        "audit_log": hashlib.sha256(audit.read_bytes()).hexdigest() if audit.exists() else None,
+        "models": sorted(p.name for p in (run / "models").iterdir()) if (run / "models").is_dir() else [],
+    }
+    if storage is not None:
+        tree = []
+        for sub in ("datasets", "models", "benchmarks"):
+            root = USER_SETTINGS.hdfs_path(sub)
+            if storage.exists(root):
+                for entry in storage.list(root):
+                    tree.append((entry["path"], entry["modified_ms"]))
+                    if entry["type"] == "directory":
+                        tree += [(e["path"], e["length"], e["modified_ms"]) for e in storage.list(entry["path"])]
+        state["hdfs"] = tree
+    return state
+
+
+@pytest.fixture(scope="session", autouse=True)
+def users_state_untouched(request):
+    """Fails the session (an error at teardown) if the suite changed anything of the user's."""
+    storage = Storage(USER_SETTINGS) if cluster.is_ready(USER_SETTINGS) else None
+    before = user_state(storage)
+    yield
+    try:
+        after = user_state(storage if storage is not None and cluster.is_ready(USER_SETTINGS) else None)
+        if storage is None or "hdfs" not in after:
+            before.pop("hdfs", None)
+            after.pop("hdfs", None)
+        changed = [k for k in before if before[k] != after.get(k)]
+        assert not changed, f"the test suite changed the user's state: {changed}"
+    finally:
+        try:
+            test_storage = Storage(get_settings())
+            if cluster.is_ready(get_settings()):
+                test_storage.delete(get_settings().hdfs_root, recursive=True)
+        except Exception:  # noqa: BLE001 - best-effort cleanup of the suite's own HDFS folder
+            pass
+        shutil.rmtree(TEST_RUN_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +122,7 @@ def storage(hdfs_cluster):
 def hdfs_root(storage, request):
     """A fresh HDFS folder for one test, wiped afterwards."""
     name = re.sub(r"[^A-Za-z0-9_-]", "_", request.node.name)[:60]
-    root = f"/tests/{name}-{secrets.token_hex(3)}"
+    root = storage.settings.hdfs_path("tests", f"{name}-{secrets.token_hex(3)}")
     storage.makedirs(root)
     yield root
     storage.delete(root, recursive=True)

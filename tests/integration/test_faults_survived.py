@@ -86,7 +86,7 @@ def test_training_worker_killed_mid_epoch_is_retried(settings, storage, dataset,
     try:
         assert [h["epoch"] for h in card["history"]] == [1, 2] and card["validation"]["n"] > 0
     finally:
-        storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
+        storage.delete(f"{registry.models_root()}/{card['model_id']}", recursive=True)
 
 
 def set_space_quota(settings, path: str, quota: int) -> None:

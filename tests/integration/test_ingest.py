@@ -9,6 +9,7 @@ import pytest
 
 from engine import datasets
 from engine.errors import StorageError
+from engine.dataset_lock import lock_path
 from engine.ingest import ingest_dataset
 from engine.spark import hdfs_uri
 from tests.images import messy_tree, zip_tree
@@ -38,7 +39,7 @@ def test_ingest_messy_tree(storage, tmp_path, dataset_name):
     row = manifest.iloc[0]
     assert storage.read(row["path"]).__len__() == row["bytes"]
     assert hashlib.sha256(storage.read(row["path"])).hexdigest() == row["sha256"]
-    assert row["path"].startswith(f"/mri/datasets/{dataset_name}/raw/")
+    assert row["path"].startswith(f"{datasets.datasets_root()}/{dataset_name}/raw/")
     assert not [e for e in storage.list(datasets.dataset_dir(dataset_name)) if e["name"].startswith(".staging")]
 
     again = ingest_dataset(storage, tree, dataset_name)
@@ -68,14 +69,16 @@ def test_zip_ingest_through_the_cli_json(storage, tmp_path, dataset_name):
     assert set(audit) >= {"exact_groups", "near_groups", "cross_split", "conflicting_labels"}
 
 
-def test_failed_ingest_leaves_nothing(storage, tmp_path, dataset_name):
-    # A folder where the manifest's temporary file must go makes the last step fail, after files were moved.
-    storage.makedirs(f"{datasets.manifest_path(dataset_name)}.tmp/blocker")
+def test_failed_ingest_leaves_nothing(storage, tmp_path, dataset_name, monkeypatch):
+    # The commit point (the manifest swap) fails after every file was moved into place.
+    def refuse(*_args):
+        raise StorageError("Cannot replace the manifest: the NameNode refused the rename.")
+
+    monkeypatch.setattr(datasets, "replace_file", refuse)
     with pytest.raises(StorageError, match="rolled back"):
         ingest_dataset(storage, messy_tree(tmp_path / "kaggle"), dataset_name)
-    left = [e["name"] for e in storage.list(datasets.dataset_dir(dataset_name))]
-    assert left == ["manifest.parquet.tmp"]  # only the blocker we made
-    assert not storage.exists(datasets.raw_dir(dataset_name)) or not storage.list(f"{datasets.raw_dir(dataset_name)}/train/glioma")
+    assert not storage.exists(datasets.dataset_dir(dataset_name)), "a new dataset that failed leaves no folder at all"
+    assert not storage.exists(lock_path(storage, dataset_name)), "the lock is released"
 
 
 def test_bad_source_is_bad_input(storage, tmp_path):

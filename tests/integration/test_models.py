@@ -39,7 +39,7 @@ def prepared(storage, settings):
 def tiny_model(prepared, settings, storage):
     card = train(settings, storage, TrainConfig(dataset=prepared, epochs=3, batch_size=8, size=64, val_fraction=0.25))
     yield card["model_id"]
-    storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
+    storage.delete(f"{registry.models_root()}/{card['model_id']}", recursive=True)
 
 
 def test_local_training_registers_a_card(tiny_model, settings, storage):
@@ -49,7 +49,7 @@ def test_local_training_registers_a_card(tiny_model, settings, storage):
     assert card["input"]["size"] == 64 and len(card["history"]) == 3
     assert set(card["validation"]) >= {"n", "accuracy", "accuracy_ci95", "macro_f1", "per_class", "confusion_matrix", "ece"}
     assert (folder / "ood.json").exists()
-    assert storage.exists(f"{registry.MODELS_ROOT}/{tiny_model}/model.keras")
+    assert storage.exists(f"{registry.models_root()}/{tiny_model}/model.keras")
 
 
 @pytest.mark.parametrize("mode", ["synchronous", "asynchronous", "hogwild"])
@@ -60,7 +60,7 @@ def test_elephas_modes_train(prepared, settings, storage, mode):
         assert card["training"]["mode"] == mode and card["validation"]["n"] > 0
         assert len(card["history"]) == 1
     finally:
-        storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
+        storage.delete(f"{registry.models_root()}/{card['model_id']}", recursive=True)
 
 
 def test_synchronous_workers_keep_their_compiled_model(prepared, settings, storage):
@@ -72,7 +72,7 @@ def test_synchronous_workers_keep_their_compiled_model(prepared, settings, stora
         assert history[0]["workers_reusing_model"] == 0  # a new run never inherits a model, even in a reused process
         assert sum(h["workers_reusing_model"] for h in history[1:]) >= 1, "later epochs reuse the compiled model"
     finally:
-        storage.delete(f"{registry.MODELS_ROOT}/{card['model_id']}", recursive=True)
+        storage.delete(f"{registry.models_root()}/{card['model_id']}", recursive=True)
 
 
 def test_every_training_partition_holds_every_class(spark, storage, prepared):
@@ -112,7 +112,7 @@ def test_killed_training_resumes_and_registers_once(prepared, settings, storage)
         again = train(settings, storage, TrainConfig(dataset=prepared), resume=run_id)  # a finished run is not retrained
         assert again["created"] == card["created"]
     finally:
-        storage.delete(f"{registry.MODELS_ROOT}/{run_id}", recursive=True)
+        storage.delete(f"{registry.models_root()}/{run_id}", recursive=True)
         shutil.rmtree(settings.jobs_dir / job.id, ignore_errors=True)  # keep the user's job list clean
 
 
@@ -153,7 +153,8 @@ def test_classify_json_contract_and_audit(tiny_model, settings, tmp_path):
         assert set(item) >= {"file", "label", "probabilities", "uncertain", "rejected", "reason", "sha256"}
         if not item["rejected"]:
             assert abs(sum(item["probabilities"].values()) - 1) < 1e-6
-    assert len(list(tmp_path.glob("*-report.pdf"))) == 3
+    answered = [i for i in r["results"] if not i["rejected"]]
+    assert len(list(tmp_path.glob("*-report.pdf"))) == len(answered), "one report per answered scan, none for a refusal"
     log = audit_log.read(settings)[before:]
     assert len(log) == 3 and {e["sha256"] for e in log} == {i["sha256"] for i in r["results"]}
     assert not any(s.split("/")[-1] in json.dumps(log) for s in scans), "no file names in the audit log"

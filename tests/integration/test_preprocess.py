@@ -12,6 +12,7 @@ from engine import datasets, spark_cluster
 from engine.benchmark_preprocess import benchmark_preprocess
 from engine.errors import InputError
 from engine.preprocess import Method, preprocess_dataset, read_prepared
+from engine.settings import get_settings
 from tests.conftest import free_port, sample_dataset, sequential_pixels
 
 DATASET = "t-prep"
@@ -82,7 +83,7 @@ def test_benchmark_json_is_complete(settings, storage, dataset):
         assert set(run) >= {"method", "input", "workers", "seconds_median", "seconds_all"}
         assert run["seconds_median"] > 0
     assert 0 <= r["amdahl"]["serial_fraction"] <= 1
-    saved = f"/mri/benchmarks/{r['run_id']}.json"
+    saved = f"{get_settings().hdfs_root}/benchmarks/{r['run_id']}.json"
     try:
         assert storage.exists(saved)
         assert json.loads(storage.read(saved))["runs"] == r["runs"]
