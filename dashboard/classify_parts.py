@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state
+from dashboard.ui import plain
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.explain import overlay, png_bytes
 
@@ -33,7 +34,10 @@ def probability_bars(probabilities: dict) -> go.Figure:
 
 
 def show_answer(answer, card: dict, key: str) -> None:
-    """The scan with its heat map, the answer or the refusal, probabilities, the model, the PDF."""
+    """The scan (with its heat map if answered), the answer or the refusal, probabilities, the model, the PDF.
+
+    Every text that came with the upload (reason, DICOM values) is escaped: it shows as written, never as Markdown.
+    """
     from engine.report_pdf import report_pdf
 
     left, right = st.columns([1, 1])
@@ -44,10 +48,13 @@ def show_answer(answer, card: dict, key: str) -> None:
             img = overlay(answer.grey, answer.cam, opacity) if show_cam else answer.grey
             st.image(png_bytes(img.resize((384, 384))), width=384)
         if answer.technical:
-            st.caption(" · ".join(f"{k}: {v}" for k, v in answer.technical.items()))
+            st.caption(plain(" · ".join(f"{k}: {v}" for k, v in answer.technical.items())))
+        if answer.burned_in_annotation:
+            st.warning("The file says text is burnt into this image: it may show patient data. Nothing of it is "
+                       "stored here; take care where you share the image or the report.", icon=":material/visibility:")
     with right:
         if answer.rejected:
-            st.error(f"**Not classified.** {answer.reason}", icon=":material/block:")
+            st.error(f"**Not classified.** {plain(answer.reason)}", icon=":material/block:")
         else:
             title = f"**{CLASS_LABELS[answer.label]}** — {answer.probabilities[answer.label]:.1%}"
             if answer.uncertain:
@@ -55,15 +62,16 @@ def show_answer(answer, card: dict, key: str) -> None:
             else:
                 st.success(title, icon=":material/check_circle:")
             st.plotly_chart(probability_bars(answer.probabilities), width="stretch", key=f"{key}.bars")
+            st.download_button("PDF report", report_pdf(answer, card), file_name=f"report-{answer.sha256[:12]}.pdf",
+                               mime="application/pdf", icon=":material/picture_as_pdf:", key=f"{key}.pdf")
         with st.popover("About the model", icon=":material/info:"):
             v = card["validation"]
-            st.markdown(f"**{card['model_id']}** ({card['architecture']}, {card['parameters']:,} parameters)  \n"
+            st.markdown(f"**{plain(card['model_id'])}** ({card['architecture']}, {card['parameters']:,} parameters)  \n"
                         f"Validation accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}) "
                         f"on {v['n']} images, macro F1 {v['macro_f1']:.3f}, glioma recall {v['per_class']['glioma']['recall']:.1%}.  \n"
-                        f"Trained {card['created']} on {card['training']['dataset']}; probabilities calibrated (T = {card['temperature']:.2f}).")
-        st.download_button("PDF report", report_pdf(answer, card), file_name=f"report-{answer.sha256[:12]}.pdf",
-                           mime="application/pdf", icon=":material/picture_as_pdf:", key=f"{key}.pdf")
-        st.caption(f"SHA-256 {answer.sha256[:16]}… · decision support only: the physician decides.")
+                        f"Trained {card['created']} on {plain(card['training']['dataset'])}; probabilities calibrated (T = {card['temperature']:.2f}).")
+        st.caption(f"Model {plain(answer.model or card['model_id'])} · answered {answer.time} · SHA-256 {answer.sha256} · "
+                   "decision support only: the physician decides.")
 
 
 def _thumb(answer) -> str | None:
@@ -77,9 +85,11 @@ def _thumb(answer) -> str | None:
 
 
 def batch_table(answers: list) -> pd.DataFrame:
+    """One row per upload, in upload order (two files may share a name): what the CSV export holds too."""
     return pd.DataFrame([{
-        "scan": _thumb(a), "file": a.file, "class": CLASS_LABELS.get(a.label, "—") if a.label else "—",
-        "confidence": (a.probabilities or {}).get(a.label) if a.label else None,
+        "#": i + 1, "scan": _thumb(a), "file": a.file, "class": CLASS_LABELS.get(a.label, "—") if a.label else "—",
+        "confidence": round((a.probabilities or {}).get(a.label), 4) if a.label else None,
         "flag": "refused" if a.rejected else ("uncertain" if a.uncertain else ""), "reason": a.reason or "",
-        "sha256": a.sha256[:16],
-    } for a in answers])
+        **{f"p_{c}": round(a.probabilities[c], 4) if a.probabilities and not a.rejected else None for c in CLASSES},
+        "model": a.model or "", "time": a.time, "sha256": a.sha256,
+    } for i, a in enumerate(answers)])

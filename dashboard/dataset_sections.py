@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
+from engine import uploads
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.settings import REPO_ROOT
 
@@ -29,22 +27,21 @@ def add_data() -> None:
             st.caption("A zip of `<class>/<image>` or `<split>/<class>/<image>` folders (e.g. Kaggle's Training/ and Testing/).")
             zipped = st.file_uploader("Zip archive", type=["zip"], key="dataset.zip")
             if st.button("Ingest the zip", disabled=zipped is None, icon=":material/cloud_upload:"):
-                uploads = state.settings().run_dir / "uploads"
-                uploads.mkdir(parents=True, exist_ok=True)
-                target = uploads / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(zipped.name).name}"
-                target.write_bytes(zipped.getvalue())
-                jobview.start(["dataset", "ingest", str(target), "--name", name], f"Ingest {zipped.name} → {name}")
+                # Stored under a random name (an upload's name may carry a patient's) and deleted once ingested.
+                target = uploads.save_upload(state.settings(), zipped.getvalue(), ".zip")
+                jobview.start(["dataset", "ingest", str(target), "--name", name, "--remove-source"],
+                              f"Ingest an uploaded zip → {name}")
         with folder_tab:
             folder = st.text_input("Folder", value=str(REPO_ROOT / "assets" / "sample"))
             if st.button("Ingest the folder", icon=":material/drive_folder_upload:"):
-                jobview.start(["dataset", "ingest", folder, "--name", name], f"Ingest {Path(folder).name} → {name}")
+                jobview.start(["dataset", "ingest", folder, "--name", name], f"Ingest a folder → {name}")
         with kaggle_tab:
             st.caption("Downloads the public Brain Tumor MRI Dataset with kagglehub (needs internet).")
             if st.button("Download", icon=":material/download:"):
                 jobview.start(["dataset", "fetch"], "Download the Kaggle dataset")
             jobview.show_latest(["dataset", "fetch"], key="fetch",
                                 on_result=lambda r: st.info(f"Downloaded to `{r['path']}`; ingest it from the folder tab."))
-        jobview.show_latest(["dataset", "ingest"], on_result=_ingest_result, key="ingest")
+        jobview.show_latest(["dataset", "ingest"], on_result=_ingest_result, key="ingest", private=True)
 
 
 def statistics(name: str) -> None:

@@ -7,19 +7,29 @@ from typing import Callable
 import streamlit as st
 
 from dashboard import state
+from dashboard.ui import plain
 from engine import jobs
 from engine.jobs import Job, JobStatus
 
 
+MINE = "jobs.mine"  # ids of the jobs this browser session started
+
+
 def start(argv: list[str], title: str) -> Job:
+    """Submit a job; its title is what every session sees, so it must not carry file names."""
     job = jobs.submit_job(state.settings(), argv, title=title)
+    st.session_state.setdefault(MINE, set()).add(job.id)
     st.toast(f"Started: {title}", icon=":material/rocket_launch:")
     return job
 
 
 def show_latest(argv_prefix: list[str], match: dict[int, str] | None = None,
-                on_result: Callable[[dict], None] | None = None, key: str = "") -> None:
-    """Render the newest matching job: a live progress bar while it runs, then its outcome."""
+                on_result: Callable[[dict], None] | None = None, key: str = "", private: bool = False) -> None:
+    """Render the newest matching job: a live progress bar while it runs, then its outcome.
+
+    ``private``: the result and error (which may name the user's files) are shown only in the session that
+    started the job; other sessions see its title and status.
+    """
 
     @st.fragment(run_every=1.5)
     def _live() -> None:
@@ -39,12 +49,13 @@ def show_latest(argv_prefix: list[str], match: dict[int, str] | None = None,
         if st.session_state.get(f"{key}.was_running") == job.id:
             st.session_state.pop(f"{key}.was_running")
             st.rerun()  # refresh the whole page once so its cached results update
+        mine = not private or job.id in st.session_state.get(MINE, set())
         if job.status == JobStatus.SUCCEEDED:
             st.caption(f":green[:material/check_circle:] {job.title} finished in {job.seconds:.0f} s.")
-            if on_result and job.result:
+            if on_result and job.result and mine:
                 on_result(job.result)
         elif job.status == JobStatus.FAILED:  # a past job's outcome, not an error of this page
-            st.warning(f"The last run of “{job.title}” failed: {job.error}", icon=":material/error:")
+            st.warning(f"The last run of “{job.title}” failed" + (f": {plain(job.error)}" if mine else "."), icon=":material/error:")
         else:
             st.caption(f"{job.title} was cancelled.")
 

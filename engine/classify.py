@@ -44,6 +44,8 @@ class Answer:
     ood_distance: float | None = None
     technical: dict = dataclasses.field(default_factory=dict)
     burned_in_annotation: bool = False  # the DICOM says text is burnt into the pixels: they may show patient data
+    time: str = dataclasses.field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))  # when it was answered
+    model: str | None = None  # id of the model that answered (None: refused before any model looked)
     grey: Image.Image | None = None
     cam: np.ndarray | None = None
     seconds: float = 0.0
@@ -51,7 +53,8 @@ class Answer:
     def to_json(self) -> dict:
         return {"file": self.file, "label": self.label, "probabilities": self.probabilities, "uncertain": self.uncertain,
                 "rejected": self.rejected, "reason": self.reason, "sha256": self.sha256, "technical": self.technical,
-                "ood_distance": self.ood_distance, "burned_in_annotation": self.burned_in_annotation}
+                "ood_distance": self.ood_distance, "burned_in_annotation": self.burned_in_annotation,
+                "time": self.time, "model": self.model}
 
 
 def screen(scan: Scan) -> str | None:
@@ -121,13 +124,22 @@ class Classifier:
         slots = [i for i, a in enumerate(answers) if a.grey is not None and not a.rejected]
         if slots:
             t0 = time.perf_counter()
-            batch = np.stack([prepare_pil(answers[i].grey, self.loaded.size, self.loaded.channels) for i in slots])
-            cams, feats, logits = self.explainer(batch)
+            try:
+                batch = np.stack([prepare_pil(answers[i].grey, self.loaded.size, self.loaded.channels) for i in slots])
+                cams, feats, logits = self.explainer(batch)
+            except Exception as err:  # noqa: BLE001 - every upload still gets an answer (a refusal) and a log line
+                logger.exception("the model failed on a batch of %d scans", len(slots))
+                for i in slots:
+                    answers[i].rejected = True
+                    answers[i].reason = f"The model could not process this scan ({type(err).__name__}); it is refused rather than guessed."
+                slots = []
+        if slots:
             probs = calibrated_probabilities(logits, self.loaded.temperature)
             distances = mahalanobis(feats, self.ood["means"], self.ood["precision"]) if self.ood else None
             share = (time.perf_counter() - t0) / len(slots)
             for k, i in enumerate(slots):
                 ans = answers[i]
+                ans.model = self.model_id
                 ans.probabilities = {c: float(p) for c, p in zip(CLASSES, probs[k])}
                 ans.seconds += share
                 if distances is not None:

@@ -21,6 +21,8 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="train", help="ingest: split for <class>/<image> trees (default train)")
     p.add_argument("--threshold", type=int, default=audit.NEAR_THRESHOLD,
                    help=f"audit: near-duplicate Hamming threshold in bits (default {audit.NEAR_THRESHOLD})")
+    p.add_argument("--remove-source", action="store_true",
+                   help="ingest: delete SRC afterwards, whatever the outcome, if it is an upload in <run>/uploads")
     p.add_argument("--refresh", action="store_true", help="stats: recompute even if cached")
     p.set_defaults(handler=cmd_dataset)
 
@@ -68,7 +70,13 @@ def cmd_dataset(args, settings: Settings, progress) -> tuple[dict, str]:
         name = args.name or _default_name(src)
         if name == DEMO_DATASET:  # Demo mode replaces this dataset on every run
             raise_usage(f"The dataset name {DEMO_DATASET!r} is reserved for Demo mode; choose another with --name.")
-        result = ingest_dataset(storage, src, name, default_split=args.split, on_progress=progress)
+        try:
+            result = ingest_dataset(storage, src, name, default_split=args.split, on_progress=progress)
+        finally:
+            if args.remove_source:
+                from engine.uploads import remove_if_upload
+
+                remove_if_upload(settings, src)
         return result, _ingest_text(result)
     if args.action == "stats":
         stats = None if args.refresh else dataset_stats.load_stats(storage, args.target)

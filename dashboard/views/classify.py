@@ -51,8 +51,9 @@ if files:
             "confidence": st.column_config.ProgressColumn("confidence", min_value=0, max_value=1, format="percent")})
         st.download_button("Download CSV", table.drop(columns=["scan"]).to_csv(index=False), "classifications.csv", "text/csv",
                            icon=":material/download:")
-        pick = st.selectbox("Details of", [a.file for a in answers])
-        classify_parts.show_answer(next(a for a in answers if a.file == pick), clf.loaded.card, key="pick")
+        # By position, not by name: DICOM exports are often all called IM-0001.dcm.
+        pick = st.selectbox("Details of", range(len(answers)), format_func=lambda i: f"#{i + 1} {answers[i].file}")
+        classify_parts.show_answer(answers[pick], clf.loaded.card, key=f"pick{pick}")
 
 with st.expander("Audit log", icon=":material/receipt_long:"):
     st.caption("Every answer: time, SHA-256 of the file, model, result and flags. No file names, no pixels, no patient data.")

@@ -40,6 +40,11 @@ def test_managed_can_be_forced_off_for_a_loopback_cluster():
     ({"MRI_BIND_HOST": "not-an-ip"}, "MRI_BIND_HOST"),
     ({"MRI_HDFS_USER": "a b"}, "MRI_HDFS_USER"),
     ({"MRI_HDFS_TIMEOUT": "soon"}, "MRI_HDFS_TIMEOUT"),
+    ({"MRI_HDFS_ROOT": "relative"}, "MRI_HDFS_ROOT"),
+    ({"MRI_HDFS_ROOT": "/"}, "MRI_HDFS_ROOT"),
+    ({"MRI_HDFS_ROOT": "/mri/../etc"}, "MRI_HDFS_ROOT"),
+    ({"MRI_HDFS_ROOT": "/a b"}, "MRI_HDFS_ROOT"),
+    ({"MRI_ALLOW_REMOTE_ACCESS": "perhaps"}, "MRI_ALLOW_REMOTE_ACCESS"),
 ])
 def test_bad_value_is_named(env, variable):
     with pytest.raises(ConfigError, match=variable):
@@ -62,3 +67,38 @@ def test_local_masters_retry_lost_tasks(master, expected):
     from engine.spark import with_task_retries
 
     assert with_task_retries(master) == expected
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
+def test_a_non_loopback_bind_host_is_refused_unless_remote_access_is_allowed(host):
+    with pytest.raises(ConfigError, match="without authentication") as err:
+        load_settings({"MRI_BIND_HOST": host})
+    assert "MRI_ALLOW_REMOTE_ACCESS=1" in str(err.value) and "\n" not in str(err.value)
+    s = load_settings({"MRI_BIND_HOST": host, "MRI_ALLOW_REMOTE_ACCESS": "1"})
+    assert s.bind_host == host and s.allow_remote_access
+
+
+def test_the_cli_refuses_a_public_bind_host_with_exit_2():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MRI_BIND_HOST": "0.0.0.0"}
+    env.pop("MRI_ALLOW_REMOTE_ACCESS", None)
+    out = subprocess.run([sys.executable, "-m", "engine", "settings"], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 2 and out.stderr.count("error:") == 1 and "Traceback" not in out.stderr
+
+
+def test_hdfs_root_and_daemon_folder_are_settings(tmp_path):
+    s = load_settings({"MRI_RUN_DIR": str(tmp_path), "MRI_HDFS_ROOT": "/team/mri/"})
+    assert s.hdfs_root == "/team/mri" and s.hdfs_path("datasets", "x") == "/team/mri/datasets/x"
+    assert s.hdfs_dir == tmp_path.resolve() / "hdfs"
+    assert load_settings({"MRI_HDFS_DIR": str(tmp_path / "d")}).hdfs_dir == (tmp_path / "d").resolve()
+    assert load_settings({}).hdfs_root == "/mri"
+
+
+def test_spark_binds_to_the_bind_host_for_any_master():
+    from engine import spark
+
+    conf = spark.spark_conf(load_settings({}), "t", "spark://10.0.0.1:7077")
+    assert conf["spark.driver.bindAddress"] == "127.0.0.1"
