@@ -41,7 +41,8 @@ def add_data() -> None:
                 jobview.start(["dataset", "fetch"], "Download the Kaggle dataset")
             jobview.show_latest(["dataset", "fetch"], key="fetch",
                                 on_result=lambda r: st.info(f"Downloaded to `{r['path']}`; ingest it from the folder tab."))
-        jobview.show_latest(["dataset", "ingest"], on_result=_ingest_result, key="ingest", private=True)
+        jobview.show_latest(["dataset", "ingest"], on_result=_ingest_result, key="ingest", private=True,
+                            invalidates=(data_cache.dataset_list, data_cache.manifest, data_cache.small_files))
 
 
 def statistics(name: str) -> None:
@@ -49,7 +50,7 @@ def statistics(name: str) -> None:
     stats = data_cache.stats(name)
     if st.button("Compute with Spark" if stats is None else "Recompute with Spark", icon=":material/bolt:", key="stats.run"):
         jobview.start(["dataset", "stats", name, "--refresh"], f"Statistics of {name}")
-    jobview.show_latest(["dataset", "stats"], match={2: name}, key="stats")
+    jobview.show_latest(["dataset", "stats"], match={2: name}, key="stats", invalidates=(data_cache.stats,))
     if stats is None:
         st.caption("Not computed yet for this version of the dataset.")
         return
@@ -88,7 +89,7 @@ def audit(name: str) -> None:
                "Duplicates that straddle a train/test split inflate accuracy; duplicates with different labels are label noise.")
     if st.button("Run the audit", icon=":material/fact_check:", key="audit.run"):
         jobview.start(["dataset", "audit", name], f"Audit of {name}")
-    jobview.show_latest(["dataset", "audit"], match={2: name}, key="audit")
+    jobview.show_latest(["dataset", "audit"], match={2: name}, key="audit", invalidates=(data_cache.audit,))
     result = data_cache.audit(name)
     if result is None:
         st.caption("No audit yet for this dataset.")

@@ -18,17 +18,21 @@ MINE = "jobs.mine"  # ids of the jobs this browser session started
 def start(argv: list[str], title: str) -> Job:
     """Submit a job; its title is what every session sees, so it must not carry file names."""
     job = jobs.submit_job(state.settings(), argv, title=title)
-    st.session_state.setdefault(MINE, set()).add(job.id)
+    st.session_state[MINE] = {*st.session_state.get(MINE, ()), job.id}
+    st.query_params["job"] = job.id  # so this browser tab still knows the job as its own after a refresh
     st.toast(f"Started: {title}", icon=":material/rocket_launch:")
     return job
 
 
 def show_latest(argv_prefix: list[str], match: dict[int, str] | None = None,
-                on_result: Callable[[dict], None] | None = None, key: str = "", private: bool = False) -> None:
+                on_result: Callable[[dict], None] | None = None, key: str = "", private: bool = False,
+                invalidates: tuple = ()) -> None:
     """Render the newest matching job: a live progress bar while it runs, then its outcome.
 
     ``private``: the result and error (which may name the user's files) are shown only in the session that
     started the job; other sessions see its title and status.
+    ``invalidates``: cached reads (``st.cache_data`` functions) the job changes; cleared when it finishes, so the
+    page shows the new data at once rather than after their TTL.
     """
 
     @st.fragment(run_every=1.5)
@@ -48,8 +52,10 @@ def show_latest(argv_prefix: list[str], match: dict[int, str] | None = None,
             return
         if st.session_state.get(f"{key}.was_running") == job.id:
             st.session_state.pop(f"{key}.was_running")
-            st.rerun()  # refresh the whole page once so its cached results update
-        mine = not private or job.id in st.session_state.get(MINE, set())
+            for cached in invalidates:
+                cached.clear()
+            st.rerun()  # refresh the whole page once so it shows what the job changed
+        mine = not private or job.id in st.session_state.get(MINE, set()) or st.query_params.get("job") == job.id
         if job.status == JobStatus.SUCCEEDED:
             st.caption(f":green[:material/check_circle:] {job.title} finished in {job.seconds:.0f} s.")
             if on_result and job.result and mine:

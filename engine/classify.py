@@ -88,7 +88,7 @@ def read_uploads(items: list[tuple[str, bytes | InputError]], frame: int | None 
         except InputError as err:
             ans.rejected, ans.bad_input, ans.reason = True, True, _sentence(str(err))
         except Exception as err:  # noqa: BLE001 - one hostile file must not cost the others their answers
-            logger.exception("unexpected failure reading an upload")
+            logger.error("unexpected %s reading an upload (details withheld: they may quote its header)", type(err).__name__)
             ans.rejected, ans.bad_input = True, True
             ans.reason = f"The file could not be read ({type(err).__name__}); it is refused rather than guessed."
         ans.seconds = time.perf_counter() - t0

@@ -188,7 +188,7 @@ def read_upload(path: Path) -> bytes | InputError:
 
     try:
         if not path.is_file():
-            return InputError(f"{path.name} does not exist or is not a regular file.")
+            return InputError("the file does not exist or is not a regular file.")  # no name: reasons are audit-logged
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             return InputError(f"the file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit for one "

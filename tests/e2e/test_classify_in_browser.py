@@ -8,6 +8,7 @@ from PIL import Image
 from pydicom.data import get_testdata_file
 
 from engine import audit_log, registry
+from tests.e2e.conftest import wait_for_text
 from tests.images import sample_files
 
 
@@ -74,18 +75,14 @@ def test_same_named_uploads_each_show_their_own_answer_once(page, dashboard_url,
     for i, expected in ((1, files[1]), (3, files[3])):
         page.locator('[data-testid="stSelectbox"]').click()
         page.get_by_role("option", name=f"#{i + 1} {expected.name}").click()
-        page.wait_for_timeout(500)
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-        text = page.inner_text('[data-testid="stMain"]')
-        assert hashlib.sha256(expected.read_bytes()).hexdigest() in text, f"details of #{i + 1} are its own"
+        text = wait_for_text(page, hashlib.sha256(expected.read_bytes()).hexdigest(), 30)  # #i's details are its own
     # #4, the colour image, is refused: no heat map, no report
     assert "Not classified" in text and "colour image" in text
     assert "Heat map" not in text and page.locator('[data-testid="stDownloadButton"]', has_text="PDF report").count() == 0
     page.screenshot(path=str(artifacts / "classify-same-names.png"), full_page=True)
     page.locator('[data-testid="stSelectbox"]').click()
     page.get_by_role("option", name="#3 IM-0001.dcm").click()
-    page.wait_for_timeout(1000)
-    text = page.inner_text('[data-testid="stMain"]')
+    text = wait_for_text(page, hashlib.sha256(files[2].read_bytes()).hexdigest(), 30)
     assert "[MR](evil)" in text and page.locator('a[href*="evil"]').count() == 0, "untrusted text shows as written"
     assert len(audit_log.read(settings)) - logged == 4, "each upload is logged exactly once, reruns included"
     assert page.locator('[data-testid="stException"]').count() == 0

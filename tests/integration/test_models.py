@@ -136,7 +136,12 @@ def test_incompatible_model_file_is_refused(tmp_path, settings, storage):
     folder = tmp_path / "fake"
     folder.mkdir()
     (folder / "model.keras").write_bytes(b"not a keras file")
-    (folder / "card.json").write_text(json.dumps({"model_id": "fake", "classes": [], "input": {"size": 64}}))
+    card = {"model_id": "fake", "classes": [], "input": {"size": 64}}
+    (folder / "card.json").write_text(json.dumps(card))
+    out = subprocess.run([*ENGINE, "evaluate", "--model", str(folder), "--data", str(SAMPLE)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "no SHA-256" in out.stderr and "Traceback" not in out.stderr  # unsealed: not even opened
+    card["model_sha256"] = registry.file_sha256(folder / "model.keras")  # sealed, but not a Keras file
+    (folder / "card.json").write_text(json.dumps(card))
     out = subprocess.run([*ENGINE, "evaluate", "--model", str(folder), "--data", str(SAMPLE)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "cannot be loaded" in out.stderr and "Traceback" not in out.stderr
 
