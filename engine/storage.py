@@ -36,6 +36,7 @@ class Storage:
         self.settings = settings
         self.client = InsecureClient(settings.namenode_http, user=settings.hdfs_user, timeout=settings.hdfs_timeout_s)
         self._dn_names = datanode_names(settings) if settings.hdfs_managed else {}
+        self.failovers = 0  # reads retried on another replica after a DataNode dropped the connection
 
     @contextlib.contextmanager
     def _errors(self, action: str, hdfs_path: str) -> Iterator[None]:
@@ -110,6 +111,7 @@ class Storage:
                     raise
                 logger.warning("read of %s failed on a DataNode (%s); retrying", hdfs_path, err.__cause__)
                 attempt += 1
+                self.failovers += 1
 
     def blocks(self, hdfs_path: str) -> dict:
         """A file's blocks from the NameNode: id, offset, length and the DataNodes holding each replica.
@@ -200,7 +202,9 @@ class Storage:
             with self._errors("create", hdfs_path):
                 self.client.write(hdfs_path, data=data, overwrite=False, replication=self.settings.replication)
         except StorageError as err:
-            if isinstance(err.__cause__, HdfsError) and err.__cause__.exception == "FileAlreadyExistsException":
+            # Two clients creating at once: the loser is told the file exists, or that another client holds its lease.
+            if isinstance(err.__cause__, HdfsError) and err.__cause__.exception in (
+                    "FileAlreadyExistsException", "AlreadyBeingCreatedException", "RecoveryInProgressException"):
                 return False
             raise
         return True
@@ -212,11 +216,12 @@ def verify_reads(storage: Storage, expected: dict[str, str]) -> dict:
     Args:
         expected: HDFS path -> SHA-256 hex of its bytes.
     Returns:
-        ``{"checked": n, "ok": n, "failed": [{"path", "reason"}]}``; never raises for one bad file.
+        ``{"checked": n, "ok": n, "failed": [{"path", "reason"}], "failovers": reads that switched replica}``;
+        never raises for one bad file.
     """
     import hashlib
 
-    ok, failed = 0, []
+    ok, failed, failovers = 0, [], storage.failovers
     for path, sha in expected.items():
         try:
             data = storage.read(path)
@@ -227,4 +232,4 @@ def verify_reads(storage: Storage, expected: dict[str, str]) -> dict:
             ok += 1
         else:
             failed.append({"path": path, "reason": "content differs from the manifest's SHA-256"})
-    return {"checked": len(expected), "ok": ok, "failed": failed}
+    return {"checked": len(expected), "ok": ok, "failed": failed, "failovers": storage.failovers - failovers}

@@ -9,6 +9,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import threading
 import sys
 import zipfile
 
@@ -165,3 +166,18 @@ def test_the_sample_ingests_whole(storage, dataset_name):
     result = ingest_dataset(storage, SAMPLE, dataset_name)
     assert result["stored"] == 40
     assert len(assert_consistent(storage, dataset_name)) == 40
+
+
+def test_exactly_one_of_many_simultaneous_lock_takers_wins(storage, hdfs_root):
+    import concurrent.futures as cf
+
+    path = f"{hdfs_root}/race.lock"
+    barrier = threading.Barrier(8)
+
+    def take(i):
+        barrier.wait()
+        return storage.create_exclusive(path, f"{i}".encode())
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(take, range(8)))
+    assert won.count(True) == 1
