@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from engine.classes import CLASS_LABELS
+
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6"]
 
 
@@ -30,10 +32,11 @@ def block_map(blocks: dict, datanodes: list[str]) -> go.Figure:
                 text=f"#{i}", textposition="inside",
             ))
     fig.update_layout(
-        barmode="overlay", height=80 + 48 * max(len(rows), 1), margin={"l": 10, "r": 10, "t": 30, "b": 40},
+        barmode="overlay", height=110 + 48 * max(len(rows), 1), margin={"l": 10, "r": 10, "t": 10, "b": 40},
         xaxis={"title": "byte offset in the file", "range": [0, max(blocks["length"], 1)]},
         yaxis={"categoryorder": "array", "categoryarray": list(reversed(rows)), "title": None},
-        legend={"orientation": "h", "y": 1.12}, title=None,
+        # below the axis title, where it covers no bar
+        legend={"orientation": "h", "y": -0.45 if len(rows) < 3 else -0.3, "yanchor": "top"}, title=None,
     )
     return fig
 
@@ -57,8 +60,8 @@ def class_counts(stats: dict) -> go.Figure:
     """Images per class, one bar group per split."""
     fig = go.Figure()
     for cls, color in CLASS_COLORS.items():
-        fig.add_trace(go.Bar(name=cls, x=stats["splits"], y=[stats["counts"][s][cls] for s in stats["splits"]],
-                             marker_color=color, hovertemplate=f"{cls}: %{{y}}<extra>%{{x}}</extra>"))
+        fig.add_trace(go.Bar(name=CLASS_LABELS[cls], x=stats["splits"], y=[stats["counts"][s][cls] for s in stats["splits"]],
+                             marker_color=color, hovertemplate=f"{CLASS_LABELS[cls]}: %{{y}}<extra>%{{x}}</extra>"))
     fig.update_layout(barmode="group", height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="images")
     return fig
 
@@ -72,10 +75,10 @@ def intensity_histograms(stats: dict) -> go.Figure:
     for cls, color in CLASS_COLORS.items():
         h = stats["intensity"].get(cls)
         if h:
-            fig.add_trace(go.Scatter(x=centers, y=h["hist"], name=f"{cls} (mean {h['mean']:.0f})", mode="lines",
+            fig.add_trace(go.Scatter(x=centers, y=h["hist"], name=f"{CLASS_LABELS[cls]} (mean {h['mean']:.0f})", mode="lines",
                                      line={"color": color, "width": 2}))
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="grey level",
-                      yaxis={"title": "share of pixels", "type": "log"})
+                      yaxis={"title": "share of pixels", "type": "log", "tickformat": ".1~%"})  # 0.001%, not "10u"
     return fig
 
 
@@ -86,7 +89,7 @@ def file_sizes(stats: dict) -> go.Figure:
               for i in range(len(edges) - 1)]
     fig = go.Figure()
     for cls, color in CLASS_COLORS.items():
-        fig.add_trace(go.Bar(name=cls, x=labels, y=stats["file_sizes"][cls]["hist"], marker_color=color))
+        fig.add_trace(go.Bar(name=CLASS_LABELS[cls], x=labels, y=stats["file_sizes"][cls]["hist"], marker_color=color))
     fig.update_layout(barmode="group", height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="files")
     return fig
 
@@ -94,10 +97,11 @@ def file_sizes(stats: dict) -> go.Figure:
 def audit_per_class(audit: dict) -> go.Figure:
     """Per class: images in exact-duplicate groups and in near-duplicate groups."""
     classes = list(audit["per_class"])
+    labels = [CLASS_LABELS.get(c, c) for c in classes]
     fig = go.Figure([
-        go.Bar(name="in exact-duplicate groups", x=classes, y=[audit["per_class"][c]["in_exact_groups"] for c in classes],
+        go.Bar(name="in exact-duplicate groups", x=labels, y=[audit["per_class"][c]["in_exact_groups"] for c in classes],
                marker_color="#E45756"),
-        go.Bar(name="in near-duplicate groups", x=classes, y=[audit["per_class"][c]["in_near_groups"] for c in classes],
+        go.Bar(name="in near-duplicate groups", x=labels, y=[audit["per_class"][c]["in_near_groups"] for c in classes],
                marker_color="#F58518"),
     ])
     fig.update_layout(barmode="group", height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="images")

@@ -21,7 +21,7 @@ def training_curves(history: list[dict]) -> go.Figure:
     for key, color, dash in (("accuracy", "#4C78A8", None), ("val_accuracy", "#E45756", "dot")):
         fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=key, line={"color": color, "dash": dash}), 1, 2)
     fig.update_layout(height=320, **_LAYOUT)
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text="epoch", tickformat="d", dtick=max(1, len(epochs) // 10))  # whole epochs only
     return fig
 
 
@@ -45,32 +45,49 @@ def reliability_diagram(bins: list[dict]) -> go.Figure:
     return fig
 
 
-def time_vs_workers(runs: list[dict]) -> go.Figure:
+def _worker_axis(runs: list[dict]) -> dict:
+    """Ticks at the measured worker counts only: a 2-core measurement is not drawn on a 16-worker axis."""
+    measured = sorted({r["workers"] for r in runs})
+    return {"title": "workers", "tickmode": "array", "tickvals": measured, "range": [min(measured) - 0.3, max(measured) + 0.3]}
+
+
+def time_vs_workers(runs: list[dict], sequential: float) -> go.Figure:
+    """Median seconds per method against workers, with the sequential loop as the reference line."""
     fig = go.Figure()
     for i, (key, rs) in enumerate(_series(runs).items()):
         method = key.split(" ")[0]
         fig.add_trace(go.Scatter(x=[r["workers"] for r in rs], y=[r["seconds_median"] for r in rs], name=key, mode="lines+markers",
                                  line={"color": METHOD_COLORS.get(method, PALETTE[i % len(PALETTE)]),
                                        "dash": "dot" if "files" in key else None}))
-    fig.update_layout(height=320, xaxis={"title": "workers", "dtick": 1}, yaxis={"title": "seconds (median)", "rangemode": "tozero"}, **_LAYOUT)
+    fig.add_hline(y=sequential, line={"color": "#333333", "dash": "dash"}, annotation_text="sequential loop",
+                  annotation_position="top left")
+    fig.update_layout(height=320, xaxis=_worker_axis(runs), yaxis={"title": "seconds (median)", "rangemode": "tozero"}, **_LAYOUT)
     return fig
 
 
-def speedup_chart(runs: list[dict], amdahl: dict | None, baseline: float) -> go.Figure:
-    """Speed-up over ``baseline`` seconds against the ideal line, and the Amdahl projection (dashed, labelled)."""
+def speedup_chart(runs: list[dict], baseline: float) -> go.Figure:
+    """Measured speed-up over the sequential loop (the line at 1) against the ideal line, at the measured worker counts."""
     series = _series(runs)
-    top = max([r["workers"] for r in runs] + [1])
-    fig = go.Figure(go.Scatter(x=[1, top], y=[1, top], name="ideal (linear)", line={"color": "#BBBBBB", "dash": "dash"}))
+    measured = sorted({r["workers"] for r in runs})
+    fig = go.Figure(go.Scatter(x=measured, y=measured, name="ideal (linear)", line={"color": "#BBBBBB", "dash": "dash"}))
     for key, rs in series.items():
         method = key.split(" ")[0]
         fig.add_trace(go.Scatter(x=[r["workers"] for r in rs], y=[baseline / r["seconds_median"] for r in rs], name=f"{key} (measured)",
                                  mode="lines+markers", line={"color": METHOD_COLORS.get(method, "#333"), "dash": "dot" if "files" in key else None}))
-    if amdahl and amdahl.get("projection"):
-        proj = amdahl["projection"]
-        fig.add_trace(go.Scatter(x=[p["workers"] for p in proj], y=[p["speedup"] for p in proj], mode="lines",
-                                 name=f"Amdahl model of the compute stage vs 1 worker, s={amdahl['serial_fraction']:.2f} (projection)",
-                                 line={"color": "#54A24B", "dash": "longdash", "width": 1}))
-    fig.update_layout(height=340, xaxis={"title": "workers", "dtick": 1}, yaxis={"title": "speed-up", "rangemode": "tozero"}, **_LAYOUT)
+    fig.add_hline(y=1, line={"color": "#333333", "dash": "dash"}, annotation_text="sequential loop (1x)", annotation_position="bottom right")
+    fig.update_layout(height=340, xaxis=_worker_axis(runs), yaxis={"title": "speed-up over the loop", "rangemode": "tozero"}, **_LAYOUT)
+    return fig
+
+
+def amdahl_chart(amdahl: dict, measured_max: int) -> go.Figure:
+    """Amdahl's law fitted to the compute stage: a model, drawn apart from the measurements and labelled so."""
+    proj = amdahl["projection"]
+    fig = go.Figure(go.Scatter(x=[p["workers"] for p in proj], y=[p["speedup"] for p in proj], mode="lines+markers",
+                               name=f"model: serial fraction {amdahl['serial_fraction']:.2f}", line={"color": "#54A24B", "dash": "longdash"}))
+    fig.add_vrect(x0=0.5, x1=measured_max + 0.5, fillcolor="#4C78A8", opacity=0.08, line_width=0,
+                  annotation_text="measured range", annotation_position="top left")
+    fig.update_layout(height=300, xaxis={"title": "workers (beyond the shaded range: projected, not measured)"},
+                      yaxis={"title": "speed-up of the compute stage", "rangemode": "tozero"}, **_LAYOUT)
     return fig
 
 
@@ -80,7 +97,9 @@ def efficiency_chart(runs: list[dict], baseline: float) -> go.Figure:
         method = key.split(" ")[0]
         fig.add_trace(go.Bar(x=[str(r["workers"]) for r in rs], y=[baseline / r["seconds_median"] / r["workers"] for r in rs],
                              name=key, marker_color=METHOD_COLORS.get(method, "#333"), opacity=0.6 if "files" in key else 1))
-    fig.update_layout(barmode="group", height=300, xaxis_title="workers", yaxis={"title": "efficiency (speed-up / workers)", "tickformat": ".0%"}, **_LAYOUT)
+    fig.add_hline(y=1, line={"color": "#333333", "dash": "dash"}, annotation_text="every worker fully used (100%)")
+    fig.update_layout(barmode="group", height=300, xaxis_title="workers",
+                      yaxis={"title": "efficiency (speed-up / workers)", "tickformat": ".0%", "rangemode": "tozero"}, **_LAYOUT)
     return fig
 
 

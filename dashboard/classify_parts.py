@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.ui import plain
 from engine.classes import CLASS_LABELS, CLASSES
+from engine.classify import percent
 from engine.explain import overlay, png_bytes
 
 
@@ -26,7 +27,7 @@ def classifier(model_id: str | None):
 
 def probability_bars(probabilities: dict) -> go.Figure:
     fig = go.Figure(go.Bar(x=[probabilities[c] for c in CLASSES], y=[CLASS_LABELS[c] for c in CLASSES], orientation="h",
-                           marker_color=["#E45756", "#F58518", "#54A24B", "#4C78A8"], text=[f"{probabilities[c]:.1%}" for c in CLASSES],
+                           marker_color="#4C78A8", text=[percent(probabilities[c]) for c in CLASSES],
                            textposition="outside", hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
     fig.update_layout(height=220, margin={"l": 10, "r": 40, "t": 10, "b": 10}, xaxis={"range": [0, 1.12], "tickformat": ".0%"},
                       yaxis={"autorange": "reversed"})
@@ -56,15 +57,15 @@ def show_answer(answer, card: dict, key: str) -> None:
         if answer.rejected:
             st.error(f"**Not classified.** {plain(answer.reason)}", icon=":material/block:")
         else:
-            title = f"**{CLASS_LABELS[answer.label]}** — {answer.probabilities[answer.label]:.1%}"
+            title = f"**{CLASS_LABELS[answer.label]}** — {percent(answer.probabilities[answer.label])}"
             if answer.uncertain:
-                st.warning(f"{title}\n\nUncertain — review needed.", icon=":material/help:")
-            else:
-                st.success(title, icon=":material/check_circle:")
+                st.warning(f"{title}\n\n{plain(answer.reason)}", icon=":material/help:")
+            else:  # neutral for every class: no answer, "No tumour" least of all, is styled as reassurance
+                st.info(title, icon=":material/neurology:")
             st.plotly_chart(probability_bars(answer.probabilities), width="stretch", key=f"{key}.bars")
             st.download_button("PDF report", report_pdf(answer, card), file_name=f"report-{answer.sha256[:12]}.pdf",
                                mime="application/pdf", icon=":material/picture_as_pdf:", key=f"{key}.pdf")
-        with st.popover("About the model", icon=":material/info:"):
+        with st.expander("About the model", icon=":material/info:"):
             v = card["validation"]
             st.markdown(f"**{plain(card['model_id'])}** ({card['architecture']}, {card['parameters']:,} parameters)  \n"
                         f"Validation accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}) "

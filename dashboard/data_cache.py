@@ -46,6 +46,26 @@ def thumbnail(hdfs_path: str, size: int = 160) -> bytes:
     return buf.getvalue()
 
 
+@st.cache_data(ttl=600, show_spinner=False, max_entries=50)
+def before_after(name: str, size: int) -> tuple[bytes, bytes]:
+    """PNGs of a dataset's first glioma scan as stored and as the one per-image function prepares it."""
+    from engine.imageprep import prepare_image
+
+    frame = manifest(name)
+    rows = frame[frame["class"] == "glioma"] if (frame["class"] == "glioma").any() else frame
+    raw = state.storage().read(rows.sort_values("path").iloc[0]["path"])
+    prepared = Image.fromarray(prepare_image(raw, size)[..., 0], mode="L")
+    return thumbnail_bytes(Image.open(io.BytesIO(raw)).convert("L"), 256), thumbnail_bytes(prepared.resize((256, 256), Image.Resampling.NEAREST), 256)
+
+
+def thumbnail_bytes(img: Image.Image, size: int) -> bytes:
+    img = img.copy()
+    img.thumbnail((size, size))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def small_files(name: str) -> dict:
     frame = manifest(name)

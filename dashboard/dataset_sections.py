@@ -19,6 +19,10 @@ def _ingest_result(result: dict) -> None:
         st.dataframe(pd.DataFrame(result["rejected"]), hide_index=True, width="stretch", height=min(300, 40 + 35 * len(result["rejected"])))
 
 
+MODE_NAMES = {"L": "greyscale", "RGB": "colour (RGB)", "RGBA": "colour with alpha", "P": "palette", "I;16": "16-bit grey",
+              "CMYK": "CMYK", "1": "black and white"}
+
+
 def add_data() -> None:
     with st.expander("Add data to HDFS", icon=":material/upload:", expanded=not data_cache.dataset_list()):
         name = st.text_input("Dataset name", value="my-scans", help="Letters, digits, '-' or '_'; new images are added to an existing dataset.")
@@ -57,7 +61,7 @@ def statistics(name: str) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Images", f"{stats['images']:,}")
     c2.metric("Most common size", "{}×{}".format(*stats["dimensions"][0][:2]) if stats["dimensions"] else "—")
-    c3.metric("Colour modes", ", ".join(f"{m} {n}" for m, n in stats["modes"].items()))
+    c3.metric("Stored as", " · ".join(f"{n:,} {MODE_NAMES.get(m, m)}" for m, n in stats["modes"].items()))
     left, right = st.columns(2)
     left.markdown("**Images per class and split**")
     left.plotly_chart(charts.class_counts(stats), width="stretch")
@@ -100,7 +104,10 @@ def audit(name: str) -> None:
     c[2].metric("Near groups", result["near_groups"], help=f"Hamming distance <= {result['threshold_bits']} bits")
     c[3].metric("Across splits", result["cross_split"])
     c[4].metric("Conflicting labels", result["conflicting_labels"])
-    st.plotly_chart(charts.audit_per_class(result), width="stretch")
+    if result["exact_groups"] or result["near_groups"]:
+        st.plotly_chart(charts.audit_per_class(result), width="stretch")
+    else:
+        st.success("No exact or near duplicates: every image is unique.", icon=":material/check_circle:")
     pairs = result["pairs"][:8]
     if pairs:
         st.markdown("**Examples** (label conflicts and cross-split pairs first)")

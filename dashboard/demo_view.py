@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, charts_ml, jobview, state
-from dashboard.ui import human_bytes
-from engine import demo, jobs
+from dashboard import charts, charts_ml, data_cache, jobview, state
+from dashboard.ui import guarded, human_bytes
+from engine.classes import CLASS_LABELS, CLASSES
+from engine import demo, jobs, training
 from engine.speedup_reading import plain_reading
 
 # The page that shows each step in full (the engine knows nothing of pages).
@@ -73,6 +74,8 @@ def _steps(demo_state: dict | None, live: bool = False) -> None:
             seconds = f" · {step['seconds']:.1f} s" if step["seconds"] is not None else ""
             st.markdown(f"{STATUS_ICONS[step['status']]} **{i}. {step['title']}**{seconds}")
             st.caption(step["narration"])
+            if step["status"] == "running" and step["key"] == "train":
+                _train_live()
             if step["status"] == "done" and step["result"]:
                 DRAW[step["key"]](step["result"])
                 page, label, icon = STEP_PAGES[step["key"]]
@@ -84,6 +87,11 @@ def _store(r: dict) -> None:
     c[0].metric("Scans stored", r["stored"])
     c[1].metric("Bytes", human_bytes(r["bytes"]))
     c[2].metric("Rejected", r["rejected"])
+    cols = st.columns(len(CLASSES))
+    for col, cls in zip(cols, CLASSES):  # one stored scan per class, as the Dataset page shows them
+        first = sorted((demo.SAMPLE_DIR / "Training" / cls).glob("*.jpg"))[:1]
+        if first:
+            col.image(str(first[0]), caption=CLASS_LABELS[cls], width="stretch")
 
 
 def _blocks(r: dict) -> None:
@@ -109,6 +117,11 @@ def _preprocess(r: dict) -> None:
     c[1].metric("Spark partitions", r["partitions"])
     c[2].metric("Output", human_bytes(r["bytes"]), help=r["output"])
     c[3].metric("HDFS blocks written", r["blocks"])
+    with guarded("show a scan before and after"):
+        before, after = data_cache.before_after(demo.DEMO_DATASET, demo.DEMO_SIZE)
+        left, right, _ = st.columns([1, 1, 2])
+        left.image(before, caption="as stored", width="stretch")
+        right.image(after, caption=f"prepared by Spark ({demo.DEMO_SIZE} px)", width="stretch")
     if r["failed"]:
         st.warning(f"{len(r['failed'])} images could not be read and were skipped.")
 
@@ -120,9 +133,20 @@ def _train(r: dict) -> None:
                f"Registered as `{r['model_id']}` (not promoted).")
 
 
+def _train_live() -> None:
+    """The demo's training run as it goes: its curves from the run folder, epoch by epoch."""
+    run = next((x for x in training.list_runs(state.settings()) if x["config"].get("dataset") == demo.DEMO_DATASET), None)
+    history = training.read_history(state.settings(), run["run_id"]) if run else []
+    if history:
+        st.plotly_chart(charts_ml.training_curves(history), width="stretch", key="demo-curves-live")
+    else:
+        st.caption("Spark is starting the Elephas workers; the first epoch's curve appears here when it ends.")
+
+
 def _speedup(r: dict) -> None:
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts_ml.time_vs_workers(r["runs"]), width="stretch", key="demo-speedup")
+    seq = next(x["seconds_median"] for x in r["runs"] if x["method"] == "sequential")
+    left.plotly_chart(charts_ml.time_vs_workers(r["runs"], seq), width="stretch", key="demo-speedup")
     right.dataframe(pd.DataFrame([{"method": x["method"], "workers": x["workers"], "seconds": x["seconds_median"]}
                                   for x in r["runs"]]), hide_index=True, width="stretch")
     st.info(plain_reading(r), icon=":material/lightbulb:")

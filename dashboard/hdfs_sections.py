@@ -9,21 +9,28 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data_cache, health, state
-from dashboard.ui import guarded, human_bytes
+from dashboard.ui import guarded, human_bytes, plain
 from engine import cluster, datasets
 from engine.storage import verify_reads
+
+
+def _open(folder: str) -> None:
+    """Go to ``folder`` with a fresh table: a selection belongs to the listing it was made in, never the next."""
+    st.session_state[state.HDFS_FOLDER] = posixpath.normpath(folder or "/")
+    st.session_state["hdfs.visit"] = st.session_state.get("hdfs.visit", 0) + 1
+    st.rerun()
 
 
 def browser() -> None:
     start = datasets.datasets_root()
     folder = st.session_state.setdefault(state.HDFS_FOLDER, start if state.storage().exists(start) else "/")
+    visit = st.session_state.get("hdfs.visit", 0)
     top = st.columns([4, 1])
-    new_folder = top[0].text_input("Folder", value=folder, help="An HDFS path such as /mri/datasets")
+    new_folder = top[0].text_input("Folder", value=folder, help=f"An HDFS path such as {start}", key=f"hdfs.folder.{visit}")
     if new_folder != folder:
-        st.session_state[state.HDFS_FOLDER] = folder = new_folder or "/"
+        _open(new_folder)
     if top[1].button("Up", icon=":material/arrow_upward:", disabled=folder == "/", width="stretch"):
-        st.session_state[state.HDFS_FOLDER] = posixpath.dirname(folder.rstrip("/")) or "/"
-        st.rerun()
+        _open(posixpath.dirname(folder.rstrip("/")) or "/")
     with guarded(f"list {folder}"):
         entries = state.storage().list(folder)
         if not entries:
@@ -34,15 +41,15 @@ def browser() -> None:
                 "size": human_bytes(e["length"]) if e["type"] == "file" else "",
                 "replication": str(e["replication"]) if e["type"] == "file" else "", "path": e["path"], "type": e["type"],
             } for e in entries])
-            st.caption("Click a folder to open it, a file to see its blocks.")
+            st.caption("Click a folder's name to open it, a file's name to see its blocks.")
             picked = st.dataframe(table[["kind", "name", "size", "replication"]], hide_index=True, width="stretch",
-                                  on_select="rerun", selection_mode="single-row", key="hdfs.table", height=min(400, 40 + 35 * len(table)))
-            rows = picked.selection.rows if picked else []
-            if rows:
+                                  on_select="rerun", selection_mode=["single-cell", "single-row"], key=f"hdfs.table.{visit}",
+                                  height=min(400, 40 + 35 * len(table)))
+            rows = ([c[0] for c in picked.selection.cells] + list(picked.selection.rows)) if picked else []
+            if rows and rows[0] < len(table):
                 entry = table.iloc[rows[0]]
                 if entry["type"] == "directory":
-                    st.session_state[state.HDFS_FOLDER] = entry["path"]
-                    st.rerun()
+                    _open(entry["path"])
                 st.session_state[state.HDFS_SELECTED_PATH] = entry["path"]
     selected = st.session_state.get(state.HDFS_SELECTED_PATH)
     if selected and posixpath.dirname(selected) == (folder.rstrip("/") or "/"):
@@ -65,8 +72,11 @@ def blocks(path: str) -> None:
                  hide_index=True, width="stretch")
 
 
+@st.fragment(run_every=5)
 def datanodes() -> None:
+    """DataNodes and fsck, redrawn every 5 s with the sidebar, so a stopped node shows here as there."""
     st.subheader("DataNodes")
+    st.caption(f"As of {time.strftime('%H:%M:%S')}; refreshes every 5 s.")
     status = health.cluster_status()
     if not status["datanodes"]:
         st.info("No DataNode is known to the NameNode.")
@@ -141,12 +151,36 @@ def _demo_live() -> None:
         c[2].metric("Under-replicated blocks", rep["under_replicated"])
         c[3].metric("Missing blocks", rep["missing"])
         st.plotly_chart(charts.replication_timeline(samples), width="stretch", key="hdfs.demo_chart")
+        st.info(failure_story(procs, rep, settings.replication), icon=":material/school:")
         found = data_cache.dataset_list()
         if found:
             frame = data_cache.manifest(found[0]["name"]).head(10)
             check = verify_reads(state.storage(), dict(zip(frame["path"], frame["sha256"])))
             if check["failed"]:
-                st.error(f"{len(check['failed'])} of {check['checked']} files could not be read: {check['failed'][0]['reason']}")
+                st.error(f"{len(check['failed'])} of {check['checked']} files could not be read: {plain(check['failed'][0]['reason'])}")
             else:
+                failover = (f" {check['failovers']} read(s) reached the stopped DataNode first and failed over to "
+                            "another replica, as HDFS clients do." if check["failovers"] else "")
                 st.success(f"Read check: {check['ok']}/{check['checked']} files of {found[0]['name']} read back intact "
-                           "(SHA-256 matches).", icon=":material/verified:")
+                           f"(SHA-256 matches).{failover}", icon=":material/verified:")
+
+
+def failure_story(processes: dict[str, bool], rep: dict, replication: int) -> str:
+    """What the failure demo shows right now, in plain words for a student."""
+    stopped = [name for name, alive in processes.items() if not alive]
+    dead_for_namenode = len(processes) - rep["live_datanodes"]
+    if not stopped and not dead_for_namenode:
+        return (f"All DataNodes run. Every block has {replication} replicas on different DataNodes. Stop one to see "
+                "what HDFS does when a machine fails.")
+    if stopped and dead_for_namenode < len(stopped):
+        return (f"{', '.join(stopped)} is stopped, but the NameNode has not noticed yet: it declares a DataNode dead only "
+                "after its heartbeats have been missing for a while (here about 20 s). Reads that reach it fail over to "
+                "another replica meanwhile.")
+    if rep["under_replicated"]:
+        return (f"The NameNode declared {dead_for_namenode} DataNode(s) dead. {rep['under_replicated']:,} blocks now have fewer "
+                f"than {replication} replicas, so the NameNode tells the live DataNodes to copy them (re-replication): "
+                "watch the count fall. Reads go to the replicas that remain.")
+    if dead_for_namenode:
+        return (f"Re-replication is done: every block has {replication} replicas again, on the DataNodes that remain, and "
+                "nothing was lost. Restart the stopped DataNode: the NameNode then removes the extra replicas.")
+    return "Every DataNode is back and live."

@@ -19,12 +19,16 @@ from engine.errors import InputError
 from engine.explain import Explainer, load_ood, mahalanobis
 from engine.imageprep import prepare_pil
 from engine.inference import LoadedModel
+from engine.numbers import probability as percent
 from engine.scan_io import Scan, read_scan
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 UNCERTAIN_BELOW = 0.70  # calibrated top probability under which a person must review the answer
+# "No tumour" is the answer a reader may act on by doing nothing, so it must clear a higher bar: a missed tumour
+# costs more than a second look. Below it the answer is flagged for review like any uncertain one.
+NO_TUMOUR_CONFIDENT_ABOVE = 0.95
 COLOURFUL_ABOVE = 12.0  # brain MRI is grey; colour photos score far higher (Hasler-Süsstrunk)
 FLAT_STD_BELOW = 4.0  # a blank or nearly uniform image has no anatomy to classify
 
@@ -96,6 +100,16 @@ def read_uploads(items: list[tuple[str, bytes | InputError]], frame: int | None 
     return answers
 
 
+def review_reason(label: str, top: float) -> tuple[bool, str | None]:
+    """(needs review, why) for an answer; "No tumour" needs NO_TUMOUR_CONFIDENT_ABOVE, every other UNCERTAIN_BELOW."""
+    if top < UNCERTAIN_BELOW:
+        return True, f"Uncertain — review needed: the top probability is {percent(top)}."
+    if label == "notumor" and top < NO_TUMOUR_CONFIDENT_ABOVE:
+        return True, (f"Review needed: “No tumour” at {percent(top)} is below the {NO_TUMOUR_CONFIDENT_ABOVE:.0%} this answer "
+                      "must reach to stand without a second look.")
+    return False, None
+
+
 def log_answers(settings: Settings, answers: list[Answer], model_id: str, source: str) -> None:
     """Each answer once into the audit log (no file names, no pixels)."""
     audit_log.append(settings, [audit_log.entry(a.to_json(), model_id, source) for a in answers])
@@ -146,14 +160,12 @@ class Classifier:
                     ans.ood_distance = float(distances[k])
                     if distances[k] > self.ood["threshold"]:
                         ans.rejected = True
-                        ans.reason = ("This does not look like the brain MRI slices the model was trained on "
-                                      f"(feature distance {distances[k]:.1f} > {self.ood['threshold']:.1f}); it is refused rather than guessed.")
+                        ans.reason = ("This does not look like the brain MRI slices the model was trained on: it is further "
+                                      "from them than almost every real scan, so it is refused rather than guessed.")
                         continue
                 ans.cam = cams[k]  # only an answered scan gets a heat map: a refusal explains nothing
                 ans.label = CLASSES[int(np.argmax(probs[k]))]
-                ans.uncertain = float(np.max(probs[k])) < UNCERTAIN_BELOW
-                if ans.uncertain:
-                    ans.reason = f"Uncertain — review needed: the top probability is {np.max(probs[k]):.0%}."
+                ans.uncertain, ans.reason = review_reason(ans.label, float(np.max(probs[k])))
         if log is not None:
             log_answers(log, answers, self.model_id, source)
         return answers

@@ -59,8 +59,8 @@ STEPS = (
          "parallel Python workers (decode, greyscale, resize, contrast stretch) and writes Parquet back to HDFS."),
     Step("train", "Train with Elephas",
          "Elephas copies the Keras model to each Spark worker, trains a copy on each partition of the data and averages "
-         "the weights after every epoch. A real run, but tiny: three epochs on 40 scans show the mechanics, not a "
-         "good model (the shipped one trained the same way, with 2 workers, for 30 epochs on 5,708 scans)."),
+         "the weights after every epoch. A real run, but tiny: three epochs on 30 of the 40 scans (10 are kept back to "
+         "validate) show the mechanics, not a good model (the shipped one trained the same way, with 2 workers, for 30 epochs on 5,708 scans)."),
     Step("speedup", "Measure the speed-up",
          "The same preprocessing, timed on this machine: a plain Python loop, a process pool, and Spark with 1 and 2 "
          "workers. On 40 images Spark's fixed costs (starting Python workers, scheduling, writing to HDFS) dominate, "

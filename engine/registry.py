@@ -116,6 +116,28 @@ def list_models(settings: Settings, storage: Storage | None) -> list[dict]:
     return cards
 
 
+PROMOTE_WITHOUT_ASKING_ABOVE = 0.90  # validation accuracy a model needs to become the default in one click
+
+
+def promotion_concern(cards: list[dict], model_id: str) -> str | None:
+    """Why promoting ``model_id`` deserves a second thought (one sentence), or None.
+
+    ``cards``: as :func:`list_models` returns them, the current default marked.
+    """
+    card = next(c for c in cards if c["model_id"] == model_id)
+    accuracy = card["validation"]["accuracy"]
+    reasons = []
+    if accuracy < PROMOTE_WITHOUT_ASKING_ABOVE:
+        reasons.append(f"its validation accuracy is {accuracy:.1%}, below {PROMOTE_WITHOUT_ASKING_ABOVE:.0%}")
+    current = next((c for c in cards if c.get("default")), None)
+    if current and current["model_id"] != model_id and accuracy < current["validation"]["accuracy"]:
+        reasons.append(f"it is less accurate than the current default {current['model_id']} "
+                       f"({accuracy:.1%} against {current['validation']['accuracy']:.1%})")
+    if not reasons:
+        return None
+    return f"{model_id} would answer every clinician on the Classify page, but " + " and ".join(reasons) + "."
+
+
 def default_model_id(settings: Settings) -> str | None:
     """The promoted model, else the newest shipped one, else the newest trained on this machine."""
     pointer = settings.run_dir / "default_model.txt"

@@ -115,7 +115,9 @@ def list_runs(settings: Settings) -> list[dict]:
     if not root.is_dir():
         return []
     runs = []
-    for folder in sorted(root.iterdir(), reverse=True):
+    # Newest first by when the run started (its config), not by name: names begin with the architecture and dataset.
+    folders = [f for f in root.iterdir() if (f / "config.json").is_file()]
+    for folder in sorted(folders, key=lambda f: (f / "config.json").stat().st_mtime, reverse=True):
         try:
             config = json.loads((folder / "config.json").read_text())
             state = json.loads((folder / "state.json").read_text()) if (folder / "state.json").exists() else {}

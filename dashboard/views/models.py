@@ -4,12 +4,20 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts_ml, state
-from dashboard.ui import guarded
+from dashboard.ui import guarded, plain
 from engine import registry
 
 st.title("Models")
-st.caption("Models trained here are stored in HDFS under /mri/models/<id>/ with a model card; the shipped model lives in "
+st.caption(f"Models trained here are stored in HDFS under {registry.models_root()}/<id>/ with a model card; the shipped model lives in "
            "assets/models/. The default model answers on the Classify page.")
+
+
+def promote(model_id: str) -> None:
+    with guarded(f"promote {model_id}"):
+        registry.promote(state.settings(), state.storage(), model_id)
+        st.session_state.pop(f"models.confirm.{model_id}", None)
+        st.rerun()
+
 
 cards = []
 with guarded("read the model registry"):
@@ -40,9 +48,19 @@ for col, model_id in zip(cols, chosen):
         st.plotly_chart(charts_ml.confusion(v["confusion_matrix"], v["classes"]), width="stretch", key=f"cm-{model_id}")
         st.plotly_chart(charts_ml.reliability_diagram(card["reliability"]), width="stretch", key=f"rel-{model_id}")
         st.caption(f"ECE {v['ece']:.3f} after temperature scaling")
-        if not card["default"] and st.button("Make default", key=f"promote-{model_id}", icon=":material/star:"):
-            with guarded(f"promote {model_id}"):
-                registry.promote(state.settings(), state.storage(), model_id)
-                st.rerun()
+        if not card["default"]:
+            confirm = f"models.confirm.{model_id}"
+            if st.button("Make default", key=f"promote-{model_id}", icon=":material/star:"):
+                st.session_state[confirm] = registry.promotion_concern(cards, model_id) or ""
+                if not st.session_state[confirm]:
+                    promote(model_id)
+            if st.session_state.get(confirm):
+                st.warning(plain(st.session_state[confirm]), icon=":material/warning:")
+                yes, no = st.columns(2)
+                if yes.button("Promote anyway", key=f"promote-yes-{model_id}", type="primary"):
+                    promote(model_id)
+                if no.button("Keep the current default", key=f"promote-no-{model_id}"):
+                    st.session_state.pop(confirm)
+                    st.rerun()
         with st.expander("Model card (JSON)"):
             st.json({k: val for k, val in card.items() if k not in ("history", "reliability")}, expanded=False)

@@ -20,45 +20,52 @@ digraph {
 }
 """, width="stretch")
 
-with guarded("read the cluster state"):
-    status = health.cluster_status()
-    nn = status["namenode"]
-    recent = jobs.list_jobs(state.settings(), limit=20)
-    running = [j for j in recent if j.status == jobs.JobStatus.RUNNING]
-    found = data_cache.dataset_list() if nn["live"] else []
-    default = registry.default_model_id(state.settings())
-    cards = registry.list_models(state.settings(), state.storage() if nn["live"] else None)
-    default_card = next((c for c in cards if c["model_id"] == default), None)
-    c = st.columns(5)
-    c[0].metric("HDFS", "live" if nn["live"] else "down",
-                help=f"{sum(d['live'] for d in status['datanodes'])}/{len(status['datanodes'])} DataNodes live")
-    c[1].metric("Datasets", len(found), help=", ".join(f"{d['name']} ({d['images']})" for d in found) or None)
-    c[2].metric("Images in HDFS", f"{sum(d['images'] for d in found):,}")
-    c[3].metric("Default model", f"{default_card['validation']['accuracy']:.1%}" if default_card else "none",
-                help=f"{default}: validation accuracy" if default_card else None)
-    c[4].metric("Jobs running", len(running))
 
-    st.subheader("Next step")
-    if not nn["live"]:
-        st.warning("HDFS is not answering. Run `./run.sh` in the project folder; it starts a NameNode and "
-                   "DataNodes on this machine and waits until they are ready.")
-    elif not found:
-        st.info("HDFS is up but holds no scans yet: add the shipped sample or your own zip.")
-        st.page_link("views/dataset.py", label="Add data", icon=":material/photo_library:")
-    elif default_card is None:
-        st.info("Data is in HDFS. Prepare it with Spark, then train a model.")
-        st.page_link("views/preprocess.py", label="Preprocess", icon=":material/tune:")
-    else:
-        st.success("Everything is in place: classify a scan, or see what Spark and HDFS do on the way.")
-        cols = st.columns(4)
-        with cols[0]:
-            st.page_link("views/classify.py", label="Classify a scan", icon=":material/neurology:")
-        with cols[1]:
-            st.page_link("views/hdfs.py", label="See blocks and replicas", icon=":material/storage:")
-        with cols[2]:
-            st.page_link("views/speedup.py", label="Measure the speed-up", icon=":material/speed:")
-        with cols[3]:
-            st.page_link("views/dataset.py", label="Audit the data", icon=":material/fact_check:")
+@st.fragment(run_every=3)
+def live_state() -> None:
+    """The system's state, redrawn every 3 s: a demo or job started on this page shows up while it runs."""
+    with guarded("read the cluster state"):
+        status = health.cluster_status()
+        nn = status["namenode"]
+        recent = jobs.list_jobs(state.settings(), limit=20)
+        running = [j for j in recent if not j.status.finished]  # queued ones too: they are about to run
+        found = data_cache.dataset_list() if nn["live"] else []
+        default = registry.default_model_id(state.settings())
+        cards = registry.list_models(state.settings(), state.storage() if nn["live"] else None)
+        default_card = next((c for c in cards if c["model_id"] == default), None)
+        c = st.columns(5)
+        c[0].metric("HDFS", "live" if nn["live"] else "down",
+                    help=f"{sum(d['live'] for d in status['datanodes'])}/{len(status['datanodes'])} DataNodes live")
+        c[1].metric("Datasets", len(found), help=", ".join(f"{d['name']} ({d['images']})" for d in found) or None)
+        c[2].metric("Images in HDFS", f"{sum(d['images'] for d in found):,}")
+        c[3].metric("Default model", f"{default_card['validation']['accuracy']:.1%}" if default_card else "none",
+                    help=f"{default}: validation accuracy" if default_card else None)
+        c[4].metric("Jobs running", len(running))
+
+        st.subheader("Next step")
+        if not nn["live"]:
+            st.warning("HDFS is not answering. Run `./run.sh` in the project folder; it starts a NameNode and "
+                       "DataNodes on this machine and waits until they are ready.")
+        elif not found:
+            st.info("HDFS is up but holds no scans yet: add the shipped sample or your own zip.")
+            st.page_link("views/dataset.py", label="Add data", icon=":material/photo_library:")
+        elif default_card is None:
+            st.info("Data is in HDFS. Prepare it with Spark, then train a model.")
+            st.page_link("views/preprocess.py", label="Preprocess", icon=":material/tune:")
+        else:
+            st.success("Everything is in place: classify a scan, or see what Spark and HDFS do on the way.")
+            cols = st.columns(4)
+            with cols[0]:
+                st.page_link("views/classify.py", label="Classify a scan", icon=":material/neurology:")
+            with cols[1]:
+                st.page_link("views/hdfs.py", label="See blocks and replicas", icon=":material/storage:")
+            with cols[2]:
+                st.page_link("views/speedup.py", label="Measure the speed-up", icon=":material/speed:")
+            with cols[3]:
+                st.page_link("views/dataset.py", label="Audit the data", icon=":material/fact_check:")
+
+
+live_state()
 
 st.divider()
 with guarded("show Demo mode"):

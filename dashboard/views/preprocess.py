@@ -5,8 +5,9 @@ import os
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_cache, jobview
-from dashboard.ui import human_bytes
+from dashboard import data_cache, jobview, state
+from dashboard.ui import guarded, human_bytes
+from engine import jobs
 
 st.title("Preprocess")
 st.caption("Spark decodes every scan, converts it to grey, resizes it and stretches its intensities, in parallel over the "
@@ -14,14 +15,17 @@ st.caption("Spark decodes every scan, converts it to grey, resizes it and stretc
 
 found = data_cache.datasets_or_stop("add one on the Dataset page first.")
 
-with st.form("preprocess.form"):
+# Plain widgets and a button, not st.form: in a form, Enter in a number field would start a job.
+with st.container(border=True):
     c = st.columns(4)
-    name = c[0].selectbox("Dataset", [d["name"] for d in found])
+    names = [d["name"] for d in found]
+    latest = jobs.latest_job(state.settings(), ["preprocess"])  # the newest (or running) job's dataset comes first
+    name = c[0].selectbox("Dataset", names, index=names.index(latest.argv[1]) if latest and latest.argv[1] in names else 0)
     size = c[1].number_input("Size (px)", 32, 512, 128, step=16)
     method = c[2].selectbox("Spark API", ["spark-arrow", "spark-rdd"], help="DataFrame mapInArrow, or RDD mapPartitions")
     workers = c[3].number_input("Workers (local[K])", 1, max(1, os.cpu_count() or 1) * 2, os.cpu_count() or 1)
     master = st.text_input("Spark master URL (optional)", placeholder="spark://127.0.0.1:7077 — leave empty for local[K]")
-    submitted = st.form_submit_button("Run preprocessing", icon=":material/play_arrow:")
+    submitted = st.button("Run preprocessing", icon=":material/play_arrow:", type="primary")
 if submitted:
     argv = ["preprocess", name, "--size", str(int(size)), "--method", method]
     argv += ["--master", master.strip()] if master.strip() else ["--workers", str(int(workers))]
@@ -36,10 +40,18 @@ def show_result(r: dict) -> None:
     c[3].metric("Parquet files", r["files"])
     c[4].metric("HDFS blocks", r["blocks"])
     st.caption(f"`{r['output']}` · {r['method']} on {r['master']} · {r['seconds']:.1f} s "
-               f"(of which {r['session_seconds']:.1f} s starting Spark) · Spark UI was {r['spark_ui']}")
+               f"(of which {r['session_seconds']:.1f} s starting Spark). Spark's web UI lives only as long as its job: "
+               "watch it while a job runs, or start a standing cluster with `./run.sh spark`.")
     if r["failed"]:
         st.warning(f"{len(r['failed'])} image(s) could not be decoded and were left out:")
         st.dataframe(pd.DataFrame(r["failed"]), hide_index=True, width="stretch")
 
 
-jobview.show_latest(["preprocess"], on_result=show_result, key="preprocess")
+st.subheader(f"{name}: before and after")
+with guarded(f"show a scan of {name} before and after preprocessing"):
+    before, after = data_cache.before_after(name, int(size))
+    left, right = st.columns(2)
+    left.image(before, caption="as stored in HDFS", width=256)
+    right.image(after, caption=f"prepared: grey, {int(size)}×{int(size)} px, intensities stretched", width=256)
+
+jobview.show_latest(["preprocess"], match={1: name}, on_result=show_result, key=f"preprocess.{name}")

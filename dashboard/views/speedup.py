@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import charts_ml, data_cache, jobview, state
 from dashboard.ui import guarded
 from engine.benchmark_preprocess import list_benchmarks
-from engine.speedup_reading import plain_reading
+from engine.speedup_reading import caveats, fit_is_meaningful, plain_reading
 
 st.title("Speedup")
 st.caption("Real measurements on this machine: the same images prepared sequentially, by a process pool, and by Spark "
@@ -31,36 +31,43 @@ if not results:
     st.info("No measurement yet. Run one above (the shipped sample takes about a minute; the full Kaggle set several).")
     st.stop()
 
-labels = {f"{r['dataset']} · {r['images']} images · {r['created']}": r for r in results}
+labels = {f"{r['dataset']} · {r['images']:,} images · {r['created']}": r for r in results}  # newest first
 r = labels[st.selectbox("Measurement", list(labels))]
 runs = r["runs"]
 seq = next(x for x in runs if x["method"] == "sequential")["seconds_median"]
 
 st.info(plain_reading(r), icon=":material/lightbulb:")
+for caveat in caveats(r):
+    st.warning(caveat, icon=":material/warning:")
 
 
 def chart_with_table(fig, table: pd.DataFrame, key: str) -> None:
     left, right = st.columns([3, 2])
     left.plotly_chart(fig, width="stretch", key=key)
-    right.dataframe(table, hide_index=True, width="stretch")
+    right.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table))  # every row, no scrolling
 
 
 table = pd.DataFrame([{"method": x["method"], "input": x["input"], "workers": x["workers"], "seconds": x["seconds_median"]} for x in runs])
 st.subheader("Time against workers")
-chart_with_table(charts_ml.time_vs_workers(runs), table, "speed.time")
+chart_with_table(charts_ml.time_vs_workers(runs, seq), table, "speed.time")
 st.subheader("Speed-up over the sequential loop")
 sp = table.assign(speedup=(seq / table["seconds"]).round(2), efficiency=(seq / table["seconds"] / table["workers"]).round(2))
-chart_with_table(charts_ml.speedup_chart(runs, r.get("amdahl"), seq), sp[["method", "input", "workers", "speedup"]], "speed.sp")
+chart_with_table(charts_ml.speedup_chart(runs, seq), sp[["method", "input", "workers", "speedup"]], "speed.sp")
 st.subheader("Efficiency")
 chart_with_table(charts_ml.efficiency_chart(runs, seq), sp[["method", "input", "workers", "efficiency"]], "speed.eff")
 st.subheader("Where Spark's time goes")
 bd = pd.DataFrame([{"run": f"{x['method']} {x['input']} x{x['workers']}", **x["breakdown"]} for x in runs if x["method"].startswith("spark")])
 chart_with_table(charts_ml.breakdown_chart(runs), bd.round(2), "speed.bd")
 a = r.get("amdahl", {})
-if a.get("serial_fraction") is not None:
-    st.caption(f"Amdahl fit on {a['fitted_on']}: serial fraction {a['serial_fraction']:.3f} "
-               f"(95% CI {a['serial_fraction_ci95'][0]:.3f}–{a['serial_fraction_ci95'][1]:.3f}); the green dashed line is "
-               "that model's projection, not a measurement.")
+st.subheader("Amdahl's law: what more workers would buy")
+if fit_is_meaningful(a):
+    st.plotly_chart(charts_ml.amdahl_chart(a, max(x["workers"] for x in runs)), width="stretch", key="speed.amdahl")
+    st.caption(f"A model fitted to the measured compute stage ({a['fitted_on']}): serial fraction {a['serial_fraction']:.2f} "
+               f"(95% CI {a['serial_fraction_ci95'][0]:.2f}–{a['serial_fraction_ci95'][1]:.2f}). The part that cannot run in "
+               "parallel caps the speed-up however many workers join; beyond the shaded range it is a projection, not a measurement.")
+else:
+    st.caption("No projection: this measurement does not pin the serial fraction down (too little data, one repeat or one "
+               "worker count). Measure a larger dataset at 1 and 2 workers with 3 repeats.")
 
 st.subheader("Training: plain Keras against Elephas")
 trains = list_benchmarks(state.settings(), state.storage(), kind="train")

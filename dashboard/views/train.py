@@ -13,7 +13,8 @@ st.caption("A compact CNN (or ResNet50 transfer learning) trained on the prepare
 
 found = data_cache.datasets_or_stop("add one on the Dataset page, then preprocess it.")
 
-with st.form("train.form"):
+# Plain widgets and a button, not st.form: in a form, Enter in any number field would start a training run.
+with st.container(border=True):
     c = st.columns(4)
     name = c[0].selectbox("Dataset", [d["name"] for d in found])
     arch = c[1].selectbox("Architecture", ["compact", "resnet50"])
@@ -26,7 +27,7 @@ with st.form("train.form"):
                               "each), so their averaged epoch takes as many steps as plain Keras")
     lr = c[2].number_input("Peak learning rate", 1e-5, 1e-1, 2e-3, format="%.4f")
     size = c[3].number_input("Input size (px)", 32, 512, 128, step=16, help="the dataset must be preprocessed at this size")
-    go = st.form_submit_button("Start training", icon=":material/play_arrow:")
+    go = st.button("Start training", icon=":material/play_arrow:", type="primary")
 if go:
     jobview.start(["train", name, "--arch", arch, "--mode", mode, "--workers", str(int(workers)), "--epochs", str(int(epochs)),
                    "--batch-size", str(int(batch)), "--learning-rate", str(lr), "--size", str(int(size))],
@@ -43,7 +44,9 @@ if unfinished and st.button(f"Resume {unfinished[0]['run_id']} from epoch {unfin
 
 if runs:
     st.subheader("Learning curves")
-    run_id = st.selectbox("Run", [r["run_id"] for r in runs], key="train.run")
+    # Keyed by the newest run, so a run started since shows at once instead of the one picked before it.
+    run_id = st.selectbox("Run", [r["run_id"] for r in runs], key=f"train.run.{runs[0]['run_id']}",
+                          format_func=lambda r: r + ("  (unfinished)" if not next(x for x in runs if x["run_id"] == r)["state"].get("finished") else ""))
 
     @st.fragment(run_every=3)
     def curves() -> None:
