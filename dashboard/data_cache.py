@@ -18,6 +18,14 @@ def dataset_list() -> list[dict]:
     return datasets.list_datasets(state.storage())
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def models(hdfs_live: bool) -> list[dict]:
+    """Every model's card (the registry reads one card per model from HDFS: too slow to repeat every few seconds)."""
+    from engine import registry
+
+    return registry.list_models(state.settings(), state.storage() if hdfs_live else None)
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def manifest(name: str):
     return datasets.read_manifest(state.storage(), name)

@@ -117,8 +117,8 @@ def audit(name: str) -> None:
             with guarded("read a thumbnail"):
                 col.image(data_cache.thumbnail(pair[side], 128), width=128)
         cols[2].markdown(f"{pair['kind']} duplicate, distance {pair['distance']} bits  \n"
-                         f"`{pair['a'].rsplit('/', 1)[-1]}` ({pair['split_a']}/{pair['class_a']})  \n"
-                         f"`{pair['b'].rsplit('/', 1)[-1]}` ({pair['split_b']}/{pair['class_b']})")
+                         f"`{pair['a'].rsplit('/', 1)[-1]}` ({pair['split_a']}, {CLASS_LABELS[pair['class_a']]})  \n"
+                         f"`{pair['b'].rsplit('/', 1)[-1]}` ({pair['split_b']}, {CLASS_LABELS[pair['class_b']]})")
 
 
 def describe_dataset(entry: dict) -> None:

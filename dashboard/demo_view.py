@@ -11,6 +11,7 @@ from dashboard import charts, charts_ml, data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
 from engine.classes import CLASS_LABELS, CLASSES
 from engine import demo, jobs, training
+from engine.numbers import probability as percent
 from engine.speedup_reading import plain_reading
 
 # The page that shows each step in full (the engine knows nothing of pages).
@@ -159,8 +160,8 @@ def _classify(r: dict) -> None:
             col.image(r[key], caption=caption, width="stretch")
     if r.get("label"):
         top = r["probabilities"][r["label"]]
-        right.metric("Answer", r["label"], help=f"model {r['model_id']}")
-        right.progress(top, text=f"calibrated probability {top:.0%} · the scan's folder says {r['true_class']}")
+        right.metric("Answer", CLASS_LABELS[r["label"]], help=f"model {r['model_id']}")
+        right.progress(top, text=f"calibrated probability {percent(top)} · the scan's folder says {CLASS_LABELS[r['true_class']]}")
         if r.get("uncertain"):
             right.warning(r["reason"])
     else:

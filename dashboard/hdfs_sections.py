@@ -59,7 +59,11 @@ def browser() -> None:
 
 def blocks(path: str) -> None:
     info = state.storage().blocks(path)
-    st.subheader(f"Blocks of {posixpath.basename(path)}")
+    head, refresh = st.columns([5, 1])
+    head.subheader(f"Blocks of {posixpath.basename(path)}")
+    refresh.button("Refresh", icon=":material/refresh:", key="hdfs.blocks.refresh", width="stretch",
+                   help="Read the block locations from the NameNode again (after stopping a DataNode, say)")
+    st.caption(f"As the NameNode reported them at {time.strftime('%H:%M:%S')}.")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Size", human_bytes(info["length"]))
     c2.metric("Block size", human_bytes(info["block_size"]))

@@ -39,7 +39,21 @@ logger = logging.getLogger(__name__)
 UPLOAD_THREADS = 8  # WebHDFS writes are I/O bound: a few in flight hide the round trips
 PACKED_PART_BYTES = 16 * 1024 * 1024  # one packed Parquet file: several HDFS blocks, few files
 PACKED_ROW_GROUP = 64  # images per row group, so Spark can split a packed file into tasks
-CHUNK_FILES = 64  # images checked and uploaded together: memory holds one chunk (a scan is <= 50 MB, typically 10 kB)
+CHUNK_FILES = 512  # at most this many images checked and uploaded together...
+CHUNK_BYTES = 64 * 1024 * 1024  # ...and at most this many declared bytes: memory holds one chunk and one packed part
+
+
+def _chunks(candidates: list[Candidate]):
+    """Consecutive runs of candidates bounded by CHUNK_FILES and CHUNK_BYTES (declared sizes)."""
+    chunk, size = [], 0
+    for cand in candidates:
+        if chunk and (len(chunk) >= CHUNK_FILES or size + cand.size > CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(cand)
+        size += cand.size
+    if chunk:
+        yield chunk
 
 
 def _check(candidate: Candidate) -> tuple[Candidate, bytes | None, dict]:
@@ -209,9 +223,10 @@ def _ingest_locked(storage: Storage, name: str, candidates: list[Candidate], rej
     on_progress(0, total, "checking and uploading images")
     try:
         with cf.ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
-            for start in range(0, total, CHUNK_FILES):
+            done = 0
+            for chunk in _chunks(candidates):
                 accepted = []
-                for cand, data, info in pool.map(_check, candidates[start:start + CHUNK_FILES]):
+                for cand, data, info in pool.map(_check, chunk):
                     if data is None:
                         rejected.append(info)
                         continue
@@ -221,7 +236,8 @@ def _ingest_locked(storage: Storage, name: str, candidates: list[Candidate], rej
                     else:
                         skipped += row == "known"
                 staging.add(pool, accepted)
-                on_progress(min(start + CHUNK_FILES, total), total, "checking and uploading images")
+                done += len(chunk)
+                on_progress(done, total, "checking and uploading images")
             staging.flush_part()
             if staging.rows:
                 staging.commit(pool, manifest, on_progress)

@@ -31,7 +31,7 @@ def live_state() -> None:
         running = [j for j in recent if not j.status.finished]  # queued ones too: they are about to run
         found = data_cache.dataset_list() if nn["live"] else []
         default = registry.default_model_id(state.settings())
-        cards = registry.list_models(state.settings(), state.storage() if nn["live"] else None)
+        cards = data_cache.models(nn["live"])
         default_card = next((c for c in cards if c["model_id"] == default), None)
         c = st.columns(5)
         c[0].metric("HDFS", "live" if nn["live"] else "down",

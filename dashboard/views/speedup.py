@@ -47,11 +47,13 @@ def chart_with_table(fig, table: pd.DataFrame, key: str) -> None:
     right.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table))  # every row, no scrolling
 
 
-table = pd.DataFrame([{"method": x["method"], "input": x["input"], "workers": x["workers"], "seconds": x["seconds_median"]} for x in runs])
+table = pd.DataFrame([{"method": x["method"], "input": x["input"], "workers": x["workers"], "seconds": round(x["seconds_median"], 2)}
+                      for x in runs])
 st.subheader("Time against workers")
 chart_with_table(charts_ml.time_vs_workers(runs, seq), table, "speed.time")
 st.subheader("Speed-up over the sequential loop")
-sp = table.assign(speedup=(seq / table["seconds"]).round(2), efficiency=(seq / table["seconds"] / table["workers"]).round(2))
+raw = pd.Series([x["seconds_median"] for x in runs])  # unrounded, for the ratios
+sp = table.assign(speedup=(seq / raw).round(2), efficiency=(seq / raw / table["workers"]).round(2))
 chart_with_table(charts_ml.speedup_chart(runs, seq), sp[["method", "input", "workers", "speedup"]], "speed.sp")
 st.subheader("Efficiency")
 chart_with_table(charts_ml.efficiency_chart(runs, seq), sp[["method", "input", "workers", "efficiency"]], "speed.eff")
