@@ -61,8 +61,19 @@ class Answer:
                 "time": self.time, "model": self.model}
 
 
+# DICOM modalities that are certainly not MRI; "OT" (other) and secondary captures may hold an MRI slice, so they pass.
+NOT_MRI_MODALITIES = {"CT": "a CT", "NM": "a nuclear-medicine", "PT": "a PET", "US": "an ultrasound", "CR": "an X-ray",
+                      "DX": "an X-ray", "RG": "an X-ray", "MG": "a mammography", "XA": "an angiography",
+                      "RF": "a fluoroscopy", "IO": "a dental X-ray", "PX": "a panoramic X-ray", "OP": "an eye",
+                      "SM": "a microscopy", "ES": "an endoscopy", "XC": "a camera"}
+
+
 def screen(scan: Scan) -> str | None:
     """A reason to refuse before the model looks, or None."""
+    modality = str(scan.technical.get("Modality", "")).strip().upper() if scan.kind == "dicom" else ""
+    if modality in NOT_MRI_MODALITIES:
+        return (f"The DICOM header says this is {NOT_MRI_MODALITIES[modality]} image (Modality {modality}), not an MRI; "
+                "the model reads brain MRI slices only.")
     if scan.colourfulness > COLOURFUL_ABOVE:
         return "This is a colour image, not a brain MRI slice (MRI is greyscale)."
     arr = np.asarray(scan.image.resize((128, 128)), dtype=np.float32)

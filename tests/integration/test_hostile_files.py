@@ -79,3 +79,14 @@ def artifacts_table():
     if rows:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "hostile-classify.json").write_text(json.dumps(rows, indent=1))
+
+
+def test_other_modalities_in_dicom_are_refused_as_not_mri():
+    from pydicom.data import get_testdata_file
+
+    files = [get_testdata_file("CT_small.dcm"), get_testdata_file("JPEG2000.dcm")]  # a CT and a nuclear-medicine scan
+    out = subprocess.run([*ENGINE, "classify", *files, "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr  # refused answers, not unreadable files
+    reasons = [r["reason"] for r in json.loads(out.stdout)["results"]]
+    assert all(r["rejected"] for r in json.loads(out.stdout)["results"])
+    assert "a CT image (Modality CT), not an MRI" in reasons[0] and "nuclear-medicine" in reasons[1]

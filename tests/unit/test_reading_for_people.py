@@ -56,3 +56,17 @@ def test_the_failure_demo_tells_what_happens():
     assert "has not noticed yet" in failure_story(procs, {"live_datanodes": 3, "under_replicated": 0}, 2)
     assert "re-replication" in failure_story(procs, {"live_datanodes": 2, "under_replicated": 120}, 2)
     assert "Re-replication is done" in failure_story(procs, {"live_datanodes": 2, "under_replicated": 0}, 2)
+
+
+def test_a_dicom_that_says_it_is_not_mri_is_refused_before_the_model_looks():
+    from PIL import Image
+
+    from engine.classify import screen
+    from engine.scan_io import Scan
+
+    img = Image.linear_gradient("L").resize((128, 128))
+    assert "nuclear-medicine" in screen(Scan(img, "dicom", {"Modality": "NM"}))
+    assert "a CT image" in screen(Scan(img, "dicom", {"Modality": "CT"}))
+    assert screen(Scan(img, "dicom", {"Modality": "MR"})) is None
+    assert screen(Scan(img, "dicom", {"Modality": "OT"})) is None  # a secondary capture may be an MRI slice
+    assert screen(Scan(img, "png", {"Modality": "CT"})) is None  # only a DICOM header is believed
