@@ -10,18 +10,47 @@ METHOD_COLORS = {"sequential": "#7F7F7F", "pool": "#B279A2", "spark-rdd": "#F585
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "legend": {"orientation": "h", "y": -0.2}}
 
 
+PHASE_COLORS = {"single": "#4C78A8", "frozen": "#72B7B2", "finetune": "#E45756"}
+PHASE_NAMES = {"single": "", "frozen": " · head only (base frozen)", "finetune": " · fine-tuning"}
+
+
+def _phase_segments(history: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Consecutive epochs of one phase; each later segment starts at the previous one's last epoch, so lines join."""
+    segments: list[tuple[str, list[dict]]] = []
+    for h in history:
+        phase = h.get("phase", "single")
+        if segments and segments[-1][0] == phase:
+            segments[-1][1].append(h)
+        else:
+            segments.append((phase, ([segments[-1][1][-1]] if segments else []) + [h]))
+    return segments
+
+
 def training_curves(history: list[dict]) -> go.Figure:
-    """Loss and accuracy per epoch, train and validation."""
+    """Loss and accuracy per epoch, train (solid) and validation (dotted), one colour per training phase.
+
+    A two-phase transfer run draws its head-only epochs and its fine-tuning epochs in two colours, with the
+    switch marked: where the base was unfrozen and the learning rate dropped.
+    """
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
-    epochs = [h["epoch"] for h in history]
-    for key, color, dash in (("loss", "#4C78A8", None), ("val_loss", "#E45756", "dot")):
-        fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=key, line={"color": color, "dash": dash}), 1, 1)
-    for key, color, dash in (("accuracy", "#4C78A8", None), ("val_accuracy", "#E45756", "dot")):
-        fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=key, line={"color": color, "dash": dash}), 1, 2)
-    fig.update_layout(height=320, **_LAYOUT)
-    fig.update_xaxes(title_text="epoch", tickformat="d", dtick=max(1, len(epochs) // 10))  # whole epochs only
+    for phase, rows in _phase_segments(history):
+        epochs, color = [h["epoch"] for h in rows], PHASE_COLORS.get(phase, "#4C78A8")
+        for col, keys in ((1, ("loss", "val_loss")), (2, ("accuracy", "val_accuracy"))):
+            for key, label, dash in zip(keys, ("training", "validation"), (None, "dot")):
+                line_color = "#E45756" if phase == "single" and dash else color  # one phase: the usual blue and red
+                fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in rows], name=label + PHASE_NAMES.get(phase, ""),
+                                         line={"color": line_color, "dash": dash}, legendgroup=f"{phase}.{label}",
+                                         showlegend=col == 1), 1, col)
+    switch = next((h["epoch"] for h in history if h.get("phase") == "finetune"), None)
+    if switch is not None and switch > 1:
+        for col in (1, 2):
+            fig.add_vline(x=switch - 0.5, line={"color": "#888888", "dash": "dash"}, row=1, col=col)
+        fig.add_annotation(x=switch - 0.5, y=1.0, yref="paper", text="base unfrozen, lower rate", showarrow=False,
+                           xanchor="left", font={"size": 11, "color": "#555555"})
+    fig.update_layout(height=340, **_LAYOUT)
+    fig.update_xaxes(title_text="epoch", tickformat="d", dtick=max(1, len(history) // 10))  # whole epochs only
     return fig
 
 
@@ -145,4 +174,21 @@ def train_breakdown(runs: list[dict]) -> go.Figure:
                             y=[r["seconds_median"] if "worker_fit_seconds_median" not in r else 0 for r in runs])])
     fig.add_traces([go.Bar(name=name, x=labels, y=[r.get(key, 0) for r in runs], marker_color=color) for key, name, color in parts])
     fig.update_layout(barmode="stack", height=320, yaxis_title="seconds per epoch (median)", **_LAYOUT)
+    return fig
+
+
+def adapt_curve(result: dict) -> go.Figure:
+    """Test accuracy against labelled scans per class: trained from scratch, adapted, and the starting model as it was."""
+    fig = go.Figure()
+    for method, color, label in (("scratch", "#F58518", "from scratch"), ("adapted", "#4C78A8", "adapted from the starting model")):
+        rows = sorted((r for r in result["runs"] if r["method"] == method), key=lambda r: r["per_class"])
+        fig.add_trace(go.Scatter(x=[r["per_class"] for r in rows], y=[r["accuracy"] for r in rows], name=label,
+                                 mode="lines+markers", line={"color": color},
+                                 hovertemplate="%{x} per class: %{y:.1%}<extra>" + label + "</extra>"))
+    base = result.get("starting_model", {}).get("accuracy")
+    if base is not None:
+        fig.add_hline(y=base, line={"color": "#888888", "dash": "dash"},
+                      annotation_text="starting model, not adapted", annotation_position="bottom right")
+    fig.update_layout(height=320, xaxis={"title": "labelled scans per class", "type": "log", "tickvals": result["per_class"]},
+                      yaxis={"title": "accuracy on unseen scans", "tickformat": ".0%"}, **_LAYOUT)
     return fig

@@ -12,6 +12,8 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import platform
+import signal
 import statistics
 import time
 
@@ -22,7 +24,7 @@ from engine.amdahl import fit_amdahl
 from engine.imageprep import prepare_or_error
 from engine.preprocess import Method, prepare_table, read_packed, spark_prepare
 from engine.progress import ProgressFn, no_progress
-from engine.settings import Settings, get_settings
+from engine.settings import REPO_ROOT, Settings, get_settings
 from engine.spark import hdfs_uri, spark_session
 from engine.storage import Storage
 
@@ -50,7 +52,9 @@ def _time_pool(contents: list[bytes], size: int, workers: int) -> float:
     parts = [(contents[i:i + chunk], size) for i in range(0, len(contents), chunk)]
     ctx = mp.get_context("fork")
     t0 = time.perf_counter()
-    with ctx.Pool(workers) as pool:
+    # The CLI turns SIGTERM into KeyboardInterrupt (so a cancelled job unwinds); forked workers inherit that, and the
+    # pool's own shutdown (SIGTERM) then printed a traceback per worker. Workers take the default action again.
+    with ctx.Pool(workers, initializer=signal.signal, initargs=(signal.SIGTERM, signal.SIG_DFL)) as pool:
         done = sum(pool.map(_pool_chunk, parts))
     elapsed = time.perf_counter() - t0
     if done != len(contents):
@@ -162,9 +166,17 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
     return result
 
 
+def machine() -> dict:
+    """Where a measurement ran: timings only compare within one machine (and one run)."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    return {"cores": os.cpu_count(), "memory_gib": round(memory / 2**30), "platform": platform.platform(terse=True),
+            "processor": platform.processor() or platform.machine()}
+
+
 def save_benchmark(settings: Settings, storage: Storage, result: dict) -> str:
     run_id = f"{result['kind']}-{result['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}"
     result["run_id"] = run_id
+    result.setdefault("machine", machine())
     data = json.dumps(result, indent=1).encode()
     local = settings.run_dir / "benchmarks"
     local.mkdir(parents=True, exist_ok=True)
@@ -193,3 +205,20 @@ def list_benchmarks(settings: Settings, storage: Storage | None, kind: str | Non
                     continue
     items = [r for r in found.values() if kind is None or r.get("kind") == kind]
     return sorted(items, key=lambda r: r.get("created", ""), reverse=True)
+
+
+REFERENCE_DIR = REPO_ROOT / "assets" / "reference"
+
+
+def reference_benchmarks(kind: str) -> list[dict]:
+    """Results shipped in assets/reference/ (measured by the project on its own machine), newest first, each
+    marked ``"reference": True``: shown until the user's own measurement exists, then beside it."""
+    found = []
+    for path in sorted(REFERENCE_DIR.glob(f"{kind}-*.json")):
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if result.get("kind") == kind:
+            found.append({**result, "reference": True})
+    return sorted(found, key=lambda r: r.get("created", ""), reverse=True)

@@ -116,7 +116,8 @@ def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
                          batch_size=args.batch_size, size=args.size, learning_rate=args.learning_rate,
                          weight_decay=args.weight_decay,
                          frequency=args.frequency, weights=args.weights, seed=args.seed, limit=args.limit,
-                         threads=args.threads)
+                         threads=args.threads, freeze_epochs=args.freeze_epochs, unfreeze=args.unfreeze,
+                         finetune_learning_rate=args.finetune_learning_rate, init_from=args.init_from or "")
     card = train(settings, Storage(settings), config, resume=args.resume, on_progress=progress)
     v = card["validation"]
     text = (f"Model {card['model_id']}: validation accuracy {v['accuracy']:.4f} "
@@ -278,6 +279,10 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
         return r, "\n".join(lines)
     if not args.dataset:
         raise_usage(f"benchmark {args.kind} needs a dataset name.")
+    if args.kind == "adapt":
+        from engine.cli_adapt import cmd_adapt
+
+        return cmd_adapt(args, settings, progress)
     if args.kind == "train":
         from engine.benchmark_train import DEFAULT_MODES, benchmark_train
         from engine.training import TrainingMode
@@ -286,7 +291,7 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
         unknown = [m for m in modes if m not in set(TrainingMode)]
         if unknown:
             raise_usage(f"--modes {','.join(unknown)} is unknown; use {', '.join(TrainingMode)}.")
-        r = benchmark_train(settings, Storage(settings), args.dataset, workers=_worker_list(args.workers), epochs=args.epochs,
+        r = benchmark_train(settings, Storage(settings), args.dataset, workers=_worker_list(args.workers), epochs=args.epochs or 3,
                             modes=modes, limit=args.limit, on_progress=progress)
         lines = [f"Training {r['dataset']} for {r['epochs']} epochs per run (median seconds per epoch):",
                  f"  {'method':<24} {'workers':>7} {'s/epoch':>8} {'img/s':>7} {'vs keras':>8} {'val acc':>8}"]
@@ -432,7 +437,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW decoupled weight decay")
     p.add_argument("--frequency", default="epoch", choices=["epoch", "batch"], help="Elephas weight exchange")
-    p.add_argument("--weights", default="imagenet", help="resnet50: imagenet | none | PATH.h5")
+    p.add_argument("--weights", default="imagenet", help="resnet50: imagenet | none | PATH.weights.h5 (a ResNet50 base)")
+    p.add_argument("--init-from", metavar="MODEL_ID", help="adapt a registered model: start from its weights (its "
+                   "architecture and input size)")
+    p.add_argument("--freeze-epochs", type=int, default=0, help="transfer: epochs that train only the new head; then "
+                   "the top of the base is fine-tuned (0: one phase)")
+    p.add_argument("--unfreeze", type=float, help="transfer: share of the base's top layers fine-tuned after the frozen "
+                   "epochs, BatchNorm excepted (default 0.2; 1.0 with --init-from)")
+    p.add_argument("--finetune-learning-rate", type=float, default=1e-4, help="transfer: peak rate of the fine-tuning phase")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (0: all)")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads per worker (0: cores / workers)")
@@ -466,18 +478,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("benchmark", parents=[common], help="measure speed and print a table",
                        description="Speed experiments on this machine; results are medians of --repeat runs.")
-    p.add_argument("kind", choices=["preprocess", "train", "read", "classify", "refusal"],
+    p.add_argument("kind", choices=["preprocess", "train", "read", "classify", "refusal", "adapt"],
                    help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed; "
-                        "classify: latency of one scan, a batch, cold start; refusal: non-MRI refused vs real scans refused")
+                        "classify: latency of one scan, a batch, cold start; refusal: non-MRI refused vs real scans refused; "
+                        "adapt: accuracy from scratch vs adapted from a model, at a few scans per class")
     p.add_argument("dataset", nargs="?", help="dataset (preprocess, read)")
     p.add_argument("--model", help="classify/refusal: model id (default: the default model)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
     p.add_argument("--size", type=int, default=128)
-    p.add_argument("--epochs", type=int, default=3, help="train: epochs per run")
+    p.add_argument("--epochs", type=int, help="train: epochs per run (default 3); adapt: per learning-curve run (default 20)")
     p.add_argument("--limit", type=int, default=0, help="train: use only the first N images (0: all)")
     p.add_argument("--modes", help="train: comma-separated, default local,synchronous,asynchronous")
     p.add_argument("--master", help="Spark master URL (default: MRI_SPARK_MASTER)")
+    p.add_argument("--per-class", default="10,25,50,100", help="adapt: labelled scans per class at each point of the curve")
+    p.add_argument("--base-epochs", type=int, default=10, help="adapt: epochs of the starting model")
+    p.add_argument("--freeze-epochs", type=int, default=2, help="adapt: epochs that train only the head before all layers")
+    p.add_argument("--holdout", type=float, default=0.3, help="adapt: share of the dataset the starting model never sees")
     p.set_defaults(handler=cmd_benchmark)
 
     p = sub.add_parser("spark", parents=[common], help="start, stop or inspect a local Spark standalone cluster",

@@ -11,28 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import socket
 
 import numpy as np
 
+from engine import phases
 from engine.cluster import port_is_free
 from engine.errors import EnvironmentProblem
 from engine.settings import Settings
 from engine.spark import create_session
 
 logger = logging.getLogger(__name__)
-
-
-def epoch_learning_rate(config, epoch: int) -> float:
-    """The cosine-with-warm-up schedule evaluated once per epoch (Elephas workers get a constant rate)."""
-    peak = config.learning_rate
-    if epoch < config.warmup_epochs:
-        return peak * (epoch + 1) / (config.warmup_epochs + 1)
-    span = max(1, config.epochs - config.warmup_epochs)
-    progress = (epoch - config.warmup_epochs) / span
-    return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def worker_batch_size(config) -> int:
@@ -125,18 +115,20 @@ def _worker_timing(history: list) -> dict:
 
 
 def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, config, initial_epoch: int, reporter):
-    """Train ``model`` with Elephas for the remaining epochs; returns the trained master model."""
-    import keras
+    """Train ``model`` with Elephas for the remaining epochs; returns the trained master model.
+
+    Elephas serialises the model (trainable flags included) and optimizer to its workers, and a constant rate
+    we set per epoch survives that. At a phase switch the driver sets the new flags and compiles a fresh
+    optimizer; the changed model JSON makes the reusing workers build and compile their model anew.
+    """
     from elephas.spark_model import AsynchronousSparkModel
 
     from engine.elephas_reuse import ReusingSparkModel
-
-    from engine.training import TrainingMode
+    from engine.training import TrainingMode, compile_for
 
     threads = config.threads or max(1, (os.cpu_count() or 1) // config.workers)
-    # Elephas serialises the optimizer to its workers; a constant rate we set per epoch survives that.
-    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay),
-                  loss=model.loss, metrics=["accuracy"])
+    current = next(s for s in phases.spans(config) if s.start <= initial_epoch < s.end)
+    compile_for(model, config, current, None)
     with spark_for_training(settings, config.workers, threads) as spark:
         rdd = training_rdd(spark, x, y_onehot, train_idx, config.workers, config.seed)
         # num_workers=None: the RDD already has one partition per worker, and Elephas would otherwise
@@ -147,7 +139,13 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
         sync_model = ReusingSparkModel(model, num_workers=None, batch_size=batch_size) if synchronous else None
         for epoch in range(initial_epoch, config.epochs):
             reporter.start_epoch(epoch)
-            lr = epoch_learning_rate(config, epoch)
+            span = next(s for s in phases.spans(config) if s.start <= epoch < s.end)
+            if span != current:  # the switch: new trainable layers, a fresh optimizer, workers rebuild
+                current = span
+                compile_for(model, config, span, None)
+                if synchronous:
+                    sync_model = ReusingSparkModel(model, num_workers=None, batch_size=batch_size)
+            lr = phases.learning_rate_at(config, epoch)
             model.optimizer.learning_rate.assign(lr)
             fit_args = {"epochs": 1, "batch_size": batch_size, "verbose": 0, "validation_split": 0.0}
             if sync_model is not None:

@@ -13,14 +13,15 @@ OOD_FILE = "ood.json"
 OOD_QUANTILE = 0.995  # refuse beyond the distance that 99.5% of held-out real scans stay within
 
 
-def _layers(model):
+def _pooling(model):
+    """The global-average-pooling layer whose input, the last feature map, is Grad-CAM's target.
+
+    Its input is taken as a tensor of this model's graph: for ResNet50 the map is a nested model's output,
+    and that model's own ``.output`` belongs to its inner graph, not to this one.
+    """
     from keras import layers
 
-    gap = next(layer for layer in model.layers if isinstance(layer, layers.GlobalAveragePooling2D))
-    # The last 4-D activation before pooling is Grad-CAM's target.
-    idx = model.layers.index(gap)
-    conv = next(layer for layer in reversed(model.layers[:idx]) if len(layer.output.shape) == 4)
-    return conv, gap
+    return next(layer for layer in model.layers if isinstance(layer, layers.GlobalAveragePooling2D))
 
 
 class Explainer:
@@ -30,8 +31,8 @@ class Explainer:
         import keras
         import tensorflow as tf
 
-        conv, gap = _layers(model)
-        self.graph = keras.Model(model.inputs, [conv.output, gap.output, model.output])
+        gap = _pooling(model)
+        self.graph = keras.Model(model.inputs, [gap.input, gap.output, model.output])
 
         @tf.function(reduce_retracing=True)
         def run(x):

@@ -79,7 +79,9 @@ def build_resnet50(size: int = 224, channels: int = 3, weights: str | None = "im
     if weights and weights != "imagenet" and not Path(weights).is_file():
         raise InputError(f"Weights file {weights!r} does not exist; give a path to ResNet50 .h5 weights or use --weights none.")
     try:
-        base = keras.applications.ResNet50(include_top=False, weights=source, input_shape=(size, size, 3), pooling="avg")
+        # No pooling inside the base: the outer model's own pooling layer lets Grad-CAM and the refusal gate
+        # (engine.explain) reach the base's last feature map, which a nested model's inner layers do not expose.
+        base = keras.applications.ResNet50(include_top=False, weights=source, input_shape=(size, size, 3), pooling=None)
     except Exception as err:  # download errors surface as URLError, OSError or ValueError depending on the stage
         if weights == "imagenet":
             raise EnvironmentProblem("ImageNet weights for ResNet50 are not in the Keras cache and cannot be downloaded "
@@ -90,6 +92,7 @@ def build_resnet50(size: int = 224, channels: int = 3, weights: str | None = "im
     x = augmentation()(inputs)
     x = keras.applications.resnet50.preprocess_input(x)
     x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(0.3)(x)
     logits = layers.Dense(len(CLASSES), name="logits")(x)
     return keras.Model(inputs, logits, name="resnet50_transfer")

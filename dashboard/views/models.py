@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts_ml, state
+from dashboard import charts_ml, reference_view, state
 from dashboard.ui import guarded, plain
 from engine import registry
 
@@ -64,3 +64,6 @@ for col, model_id in zip(cols, chosen):
                     st.rerun()
         with st.expander("Model card (JSON)"):
             st.json({k: val for k, val in card.items() if k not in ("history", "reliability")}, expanded=False)
+
+st.divider()
+reference_view.adapt_section()

@@ -5,9 +5,7 @@ import os
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts_ml, data_cache, jobview, state
-from dashboard.ui import guarded
-from engine.benchmark_preprocess import list_benchmarks
+from dashboard import charts_ml, data_cache, jobview, reference_view
 from engine.speedup_reading import caveats, fit_is_meaningful, plain_reading
 
 st.title("Speedup")
@@ -24,18 +22,28 @@ with st.expander("Run a new measurement", icon=":material/timer:"):
         jobview.start(["benchmark", "preprocess", name, "--repeat", str(int(repeat)), "--workers", workers], f"Benchmark {name}")
     jobview.show_latest(["benchmark", "preprocess"], key="bench")
 
-results = []
-with guarded("read the saved measurements"):
-    results = list_benchmarks(state.settings(), state.storage(), kind="preprocess")
-if not results:
+own, refs = reference_view.results("preprocess")
+if not own and not refs:
     st.info("No measurement yet. Run one above (the shipped sample takes about a minute; the full Kaggle set several).")
     st.stop()
+if not own:
+    reference_view.reference_notice("measurement")
+else:
+    st.subheader("Yours beside the reference")
+    for col, r, k in zip(st.columns(1 + bool(refs)), [own[0]] + refs[:1], ("own", "ref")):
+        seq_r = next(x for x in r["runs"] if x["method"] == "sequential")["seconds_median"]
+        col.caption(reference_view.where(r).capitalize() + f" · {r['dataset']}, {r['images']:,} images")
+        col.plotly_chart(charts_ml.speedup_chart(r["runs"], seq_r), width="stretch", key=f"speed.side.{k}")
+        col.markdown(plain_reading(r))
 
-labels = {f"{r['dataset']} · {r['images']:,} images · {r['created']}": r for r in results}  # newest first
+results = own + refs
+labels = {f"{'Reference · ' if r.get('reference') else ''}{r['dataset']} · {r['images']:,} images · {r['created']}": r
+          for r in results}  # the user's newest first, then the references
 r = labels[st.selectbox("Measurement", list(labels))]
 runs = r["runs"]
 seq = next(x for x in runs if x["method"] == "sequential")["seconds_median"]
 
+st.caption(reference_view.where(r).capitalize())
 st.info(plain_reading(r), icon=":material/lightbulb:")
 for caveat in caveats(r):
     st.warning(caveat, icon=":material/warning:")
@@ -72,20 +80,23 @@ else:
                "worker count). Measure a larger dataset at 1 and 2 workers with 3 repeats.")
 
 st.subheader("Training: plain Keras against Elephas")
-trains = list_benchmarks(state.settings(), state.storage(), kind="train")
+trains_own, trains_ref = reference_view.results("train")
+trains = trains_own[:1] + trains_ref[:1]
 if not trains:
     st.caption("No training experiment yet: `python -m engine benchmark train DATASET --workers 1,2 --epochs 3`.")
 else:
-    t = trains[0]
-    tt = pd.DataFrame([{"method": x["method"], "workers": x["workers"], "seconds per epoch": x["seconds_median"],
-                        "images/s": x["images_per_second"], "time vs Keras": x["time_vs_keras"], "val accuracy": round(x["val_accuracy"], 4)}
-                       for x in t["runs"]])
-    chart_with_table(charts_ml.train_comparison(t["runs"]), tt, "speed.train")
-    st.caption(f"{t['dataset']}, {t['epochs']} epochs per run, {t['created']}.")
-    if any("worker_fit_seconds_median" in x for x in t["runs"]):
-        st.markdown("**Where an epoch goes.** Elephas workers train their share of the images at once; the driver then averages "
-                    "their weights, re-estimates BatchNorm statistics, validates and checkpoints.")
-        parts = pd.DataFrame([{"run": f"{x['method']} x{x['workers']}", "seconds per epoch": x["seconds_median"],
-                               "workers' set-up": x.get("worker_setup_seconds_median"), "workers' fit": x.get("worker_fit_seconds_median"),
-                               "driver": x.get("driver_seconds_median")} for x in t["runs"]])
-        chart_with_table(charts_ml.train_breakdown(t["runs"]), parts, "speed.train_parts")
+    if not trains_own:
+        reference_view.reference_notice("training experiment")
+    for t in trains:
+        tt = pd.DataFrame([{"method": x["method"], "workers": x["workers"], "seconds per epoch": x["seconds_median"],
+                            "images/s": x["images_per_second"], "time vs Keras": x["time_vs_keras"], "val accuracy": round(x["val_accuracy"], 4)}
+                           for x in t["runs"]])
+        st.caption(f"{reference_view.where(t).capitalize()} · {t['dataset']}, {t['epochs']} epochs per run.")
+        chart_with_table(charts_ml.train_comparison(t["runs"]), tt, f"speed.train.{t.get('reference', False)}")
+        if any("worker_fit_seconds_median" in x for x in t["runs"]):
+            st.markdown("**Where an epoch goes.** Elephas workers train their share of the images at once; the driver then averages "
+                        "their weights, re-estimates BatchNorm statistics, validates and checkpoints.")
+            parts = pd.DataFrame([{"run": f"{x['method']} x{x['workers']}", "seconds per epoch": x["seconds_median"],
+                                   "workers' set-up": x.get("worker_setup_seconds_median"), "workers' fit": x.get("worker_fit_seconds_median"),
+                                   "driver": x.get("driver_seconds_median")} for x in t["runs"]])
+            chart_with_table(charts_ml.train_breakdown(t["runs"]), parts, f"speed.train_parts.{t.get('reference', False)}")
