@@ -32,6 +32,8 @@ def spans(config) -> list[Span]:
         return [Span(Phase.FROZEN, 0, config.freeze_epochs), Span(Phase.FINETUNE, config.freeze_epochs, config.epochs)]
     if config.freeze_epochs >= config.epochs > 0 and config.freeze_epochs:
         return [Span(Phase.FROZEN, 0, config.epochs)]
+    if getattr(config, "init_from", ""):  # adapting a trained model: every epoch at the gentle fine-tuning rate
+        return [Span(Phase.FINETUNE, 0, config.epochs)]
     return [Span(Phase.SINGLE, 0, config.epochs)]
 
 

@@ -44,7 +44,8 @@ for col, model_id in zip(cols, chosen):
         st.caption(f"{card['architecture']}, {card['parameters']:,} parameters, trained on {card['training']['dataset']} "
                    f"({card['training']['mode']}, {card['training']['epochs']} epochs, {card['training']['seconds']:.0f} s). "
                    f"Accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}), "
-                   f"temperature {card['temperature']:.2f}.")
+                   f"temperature {card['temperature']:.2f}."
+                   + (f" Adapted from {card['init_from']}." if card.get("init_from") else ""))
         st.plotly_chart(charts_ml.confusion(v["confusion_matrix"], v["classes"]), width="stretch", key=f"cm-{model_id}")
         st.plotly_chart(charts_ml.reliability_diagram(card["reliability"]), width="stretch", key=f"rel-{model_id}")
         st.caption(f"ECE {v['ece']:.3f} after temperature scaling")

@@ -90,3 +90,22 @@ def test_dataset_page_ingests_a_folder_as_a_job(hdfs_cluster, storage):
         assert any(name in s.value for s in at.success)
     finally:
         storage.delete(datasets.dataset_dir(name), recursive=True)
+
+
+def test_speedup_page_teaches_on_first_open(app):
+    """No measurement of the user's yet: the shipped reference results show, marked as such, with their charts."""
+    app.switch_page("views/speedup.py")
+    app.run()
+    assert not app.exception, app.exception
+    assert any("reference" in i.value for i in app.info), [i.value for i in app.info]
+    assert any("Reference · kaggle-train" in o for s in app.selectbox for o in s.options)
+    assert len(app.get("plotly_chart")) >= 5  # time, speed-up, efficiency, breakdown, training comparison
+    assert any("reference measured by the project" in c.value.lower() for c in app.caption)
+
+
+def test_models_page_shows_what_transfer_buys(app):
+    app.switch_page("views/models.py")
+    app.run()
+    assert not app.exception, app.exception
+    assert any(h.value == "What transfer buys" for h in app.subheader)
+    assert any("labelled scans per class" in m.value for m in app.markdown)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.conftest import settle
+from tests.e2e.conftest import main_text, settle
 
 PAGES = {"overview": "", "hdfs": "hdfs", "dataset": "dataset", "preprocess": "preprocess", "train": "train",
          "speedup": "speedup", "classify": "classify", "models": "models"}
@@ -16,3 +16,13 @@ def test_page_loads_without_errors(page, dashboard_url, artifacts, name):
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert "Healthy" in page.inner_text('[data-testid="stSidebar"]') or "healthy" in page.inner_text('[data-testid="stSidebar"]')
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def test_speedup_page_teaches_on_first_open(page, dashboard_url, artifacts):
+    """A fresh install: the shipped reference measurements are drawn and marked as the project's, not the user's."""
+    page.goto(f"{dashboard_url}/speedup")
+    settle(page)
+    text = main_text(page)
+    assert "reference" in text.lower() and "No measurement yet" not in text
+    assert page.locator(".js-plotly-plot").count() >= 5
+    page.screenshot(path=str(artifacts / "speedup-first-open.png"), full_page=True)

@@ -119,7 +119,7 @@ def test_adapting_a_registered_model_with_elephas_rebuilds_workers_at_the_switch
 
 
 def test_freeze_epochs_without_a_pretrained_start_is_refused(prepared, settings, storage):
-    result = subprocess.run([sys.executable, "-m", "engine", "--json", "train", prepared, "--freeze-epochs", "2"],
+    result = subprocess.run([sys.executable, "-m", "engine", "train", prepared, "--freeze-epochs", "2", "--json"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "pretrained start" in json.loads(result.stdout)["error"]

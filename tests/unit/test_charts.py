@@ -35,3 +35,29 @@ def test_training_breakdown_stacks_elephas_parts_and_keeps_keras_whole():
     assert by_name["Keras fit + validation"] == [30.0, 0]
     assert by_name["workers' fit"] == [0, 33.0]
     assert sum(bar.y[1] for bar in fig.data) == 36.0
+
+
+def test_two_phase_curves_draw_each_phase_in_its_colour_and_mark_the_switch():
+    from dashboard.charts_ml import PHASE_COLORS, training_curves
+
+    history = [{"epoch": e, "phase": "frozen" if e <= 2 else "finetune", "loss": 1 / e, "val_loss": 1.1 / e,
+                "accuracy": 0.5 + e / 20, "val_accuracy": 0.5 + e / 25} for e in range(1, 6)]
+    fig = training_curves(history)
+    colours = {t.line.color for t in fig.data}
+    assert {PHASE_COLORS["frozen"], PHASE_COLORS["finetune"]} <= colours
+    finetune = [t for t in fig.data if t.line.color == PHASE_COLORS["finetune"]]
+    assert all(list(t.x) == [2, 3, 4, 5] for t in finetune)  # joined to the last head-only epoch
+    assert [s.x0 for s in fig.layout.shapes] == [2.5, 2.5]  # the switch, on both panels
+    single = training_curves([{**h, "phase": "single"} for h in history])
+    assert not single.layout.shapes and len(single.data) == 4
+
+
+def test_adapt_curve_has_both_methods_and_the_starting_model():
+    from dashboard.charts_ml import adapt_curve
+
+    result = {"per_class": [10, 50], "starting_model": {"accuracy": 0.9},
+              "runs": [{"per_class": n, "method": m, "accuracy": a} for n, m, a in
+                       ((10, "scratch", 0.5), (10, "adapted", 0.92), (50, "scratch", 0.7), (50, "adapted", 0.95))]}
+    fig = adapt_curve(result)
+    assert [list(t.y) for t in fig.data] == [[0.5, 0.7], [0.92, 0.95]]
+    assert fig.layout.shapes[0].y0 == 0.9
