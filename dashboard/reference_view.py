@@ -9,12 +9,13 @@ from engine.benchmark_adapt import plain_reading as adapt_reading
 from engine.benchmark_preprocess import list_benchmarks, reference_benchmarks
 
 
-def where(r: dict) -> str:
-    """'reference, 2 cores / 23 GiB, 2026-12-01 12:30' or 'yours, 2026-12-01 14:02'."""
+def where(r: dict, capital: bool = False) -> str:
+    """'reference measured by the project on 2 cores / 24 GiB, 2026-12-01 12:30' or 'yours, 2 cores / 24 GiB, ...'."""
     m = r.get("machine") or {}
     machine = f"{m['cores']} cores / {m['memory_gib']} GiB, " if m.get("cores") else ""
-    return f"reference measured by the project on {machine}{r.get('created', '')}" if r.get("reference") else \
+    text = f"reference measured by the project on {machine}{r.get('created', '')}" if r.get("reference") else \
         f"yours, {machine}{r.get('created', '')}"
+    return text[0].upper() + text[1:] if capital else text
 
 
 def results(kind: str) -> tuple[list[dict], list[dict]]:
@@ -32,7 +33,7 @@ def reference_notice(kind_text: str) -> None:
 
 
 def adapt_result(r: dict, key: str) -> None:
-    st.caption(where(r).capitalize() + f" · {r['dataset']}, {r['parts']['test']:,} test scans")
+    st.caption(where(r, capital=True) + f" · {r['dataset']}, {r['parts']['test']:,} test scans")
     st.plotly_chart(charts_ml.adapt_curve(r), width="stretch", key=key)
     st.markdown(adapt_reading(r))
 

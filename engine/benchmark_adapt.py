@@ -132,6 +132,11 @@ def plain_reading(result: dict) -> str:
             f"{result['parts']['test']:,} scans neither side trained on, and the one trained from scratch "
             f"{by[(smallest, 'scratch')]:.1%}: transfer bought {gap * 100:+.1f} points. ")
     gap_large = by[(largest, "adapted")] - by[(largest, "scratch")]
+    start = result["starting_model"]["accuracy"]
     text += (f"At {largest} per class the gap is {gap_large * 100:+.1f} points; the starting model alone, before any "
-             f"adaptation, scored {result['starting_model']['accuracy']:.1%}.")
+             f"adaptation, scored {start:.1%}.")
+    if max(by[(n, "adapted")] for n in result["per_class"]) <= start:
+        text += (" Adapting did not beat the starting model here: the held-out scans come from the same collection it "
+                 "learnt from, so there was no shift to adapt to. The curve shows what a trained start is worth when "
+                 "labelled scans are few.")
     return text

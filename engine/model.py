@@ -85,7 +85,7 @@ def build_resnet50(size: int = 224, channels: int = 3, weights: str | None = "im
     except Exception as err:  # download errors surface as URLError, OSError or ValueError depending on the stage
         if weights == "imagenet":
             raise EnvironmentProblem("ImageNet weights for ResNet50 are not in the Keras cache and cannot be downloaded "
-                                     "(this machine seems offline); use --weights none or --weights PATH.h5.") from err
+                                     "(this machine seems offline); use --weights none or --weights PATH.weights.h5 (a ResNet50 base saved by Keras).") from err
         raise
     base.trainable = not freeze_base
     inputs = keras.Input((size, size, 3), name="image")

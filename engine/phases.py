@@ -47,7 +47,8 @@ def learning_rate_at(config, epoch: int) -> float:
     if span.phase == Phase.FINETUNE:
         progress = (epoch - span.start) / max(1, span.end - span.start)
         return config.finetune_learning_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
-    peak, warmup = config.learning_rate, min(config.warmup_epochs, span.end - 1)
+    # At most half the phase warms up: a short head-only phase still gets epochs at its peak rate.
+    peak, warmup = config.learning_rate, min(config.warmup_epochs, (span.end - span.start) // 2)
     if epoch < warmup:
         return peak * (epoch + 1) / (warmup + 1)
     progress = (epoch - warmup) / max(1, span.end - warmup)
@@ -62,7 +63,7 @@ def keras_schedule(config, span: Span, steps_per_epoch: int):
     if span.phase == Phase.FINETUNE:
         return keras.optimizers.schedules.CosineDecay(initial_learning_rate=config.finetune_learning_rate,
                                                       decay_steps=total, alpha=0.01)
-    warmup = min(total - 1, config.warmup_epochs * steps_per_epoch)
+    warmup = min(total // 2, config.warmup_epochs * steps_per_epoch)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 20, decay_steps=max(1, total - warmup), alpha=0.01,
         warmup_target=config.learning_rate, warmup_steps=warmup)

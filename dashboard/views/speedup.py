@@ -32,7 +32,7 @@ else:
     st.subheader("Yours beside the reference")
     for col, r, k in zip(st.columns(1 + bool(refs)), [own[0]] + refs[:1], ("own", "ref")):
         seq_r = next(x for x in r["runs"] if x["method"] == "sequential")["seconds_median"]
-        col.caption(reference_view.where(r).capitalize() + f" · {r['dataset']}, {r['images']:,} images")
+        col.caption(reference_view.where(r, capital=True) + f" · {r['dataset']}, {r['images']:,} images")
         col.plotly_chart(charts_ml.speedup_chart(r["runs"], seq_r), width="stretch", key=f"speed.side.{k}")
         col.markdown(plain_reading(r))
 
@@ -43,7 +43,7 @@ r = labels[st.selectbox("Measurement", list(labels))]
 runs = r["runs"]
 seq = next(x for x in runs if x["method"] == "sequential")["seconds_median"]
 
-st.caption(reference_view.where(r).capitalize())
+st.caption(reference_view.where(r, capital=True))
 st.info(plain_reading(r), icon=":material/lightbulb:")
 for caveat in caveats(r):
     st.warning(caveat, icon=":material/warning:")
@@ -91,7 +91,7 @@ else:
         tt = pd.DataFrame([{"method": x["method"], "workers": x["workers"], "seconds per epoch": x["seconds_median"],
                             "images/s": x["images_per_second"], "time vs Keras": x["time_vs_keras"], "val accuracy": round(x["val_accuracy"], 4)}
                            for x in t["runs"]])
-        st.caption(f"{reference_view.where(t).capitalize()} · {t['dataset']}, {t['epochs']} epochs per run.")
+        st.caption(f"{reference_view.where(t, capital=True)} · {t['dataset']}, {t['epochs']} epochs per run.")
         chart_with_table(charts_ml.train_comparison(t["runs"]), tt, f"speed.train.{t.get('reference', False)}")
         if any("worker_fit_seconds_median" in x for x in t["runs"]):
             st.markdown("**Where an epoch goes.** Elephas workers train their share of the images at once; the driver then averages "

@@ -133,3 +133,12 @@ def test_benchmark_adapt_learning_curve(prepared, settings, storage):
     assert [x["images"] for x in r["runs"]] == [4, 4, 8, 8]
     assert r["parts"]["pool"] + r["parts"]["test"] + r["parts"]["starting_model"] == r["images"]
     assert "per class" in plain_reading(r)
+
+
+def test_imagenet_weights_offline_fail_with_a_clear_message():
+    result = subprocess.run([sys.executable, "-c", "from engine.model import build_resnet50; build_resnet50(32, 3, 'imagenet')"],
+                            capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "KERAS_HOME": "/nonexistent-keras-cache"})
+    if result.returncode == 0:
+        pytest.skip("this machine can download ImageNet weights")
+    assert "cannot be downloaded" in result.stderr and "--weights none" in result.stderr
