@@ -12,15 +12,15 @@ import streamlit as st
 from dashboard import state
 from dashboard.ui import plain
 from engine.classes import CLASS_LABELS, CLASSES
-from engine.classify import percent
-from engine.explain import overlay, png_bytes
+from engine.clinic.classify import percent
+from engine.clinic.gradcam import overlay, png_bytes
 
 
 @st.cache_resource(show_spinner="Loading the model…")
 def classifier(model_id: str | None):
     """One Classifier per model per server (the model, its Grad-CAM graph and OOD statistics)."""
-    from engine.classify import Classifier
-    from engine.inference import load_model
+    from engine.clinic.classify import Classifier
+    from engine.ml.inference import load_model
 
     return Classifier(load_model(state.settings(), state.storage(), model_id))
 
@@ -39,7 +39,7 @@ def show_answer(answer, card: dict, key: str) -> None:
 
     Every text that came with the upload (reason, DICOM values) is escaped: it shows as written, never as Markdown.
     """
-    from engine.report_pdf import report_pdf
+    from engine.clinic.report import report_pdf
 
     left, right = st.columns([1, 1])
     with left:

@@ -9,7 +9,8 @@ import streamlit as st
 from PIL import Image
 
 from dashboard import state
-from engine import dataset_stats, datasets
+from engine.data import stats
+from engine.data import datasets
 from engine.errors import NotFoundError
 
 
@@ -21,7 +22,7 @@ def dataset_list() -> list[dict]:
 @st.cache_data(ttl=10, show_spinner=False)
 def models(hdfs_live: bool) -> list[dict]:
     """Every model's card (the registry reads one card per model from HDFS: too slow to repeat every few seconds)."""
-    from engine import registry
+    from engine.ml import registry
 
     return registry.list_models(state.settings(), state.storage() if hdfs_live else None)
 
@@ -33,7 +34,7 @@ def manifest(name: str):
 
 @st.cache_data(ttl=30, show_spinner=False)
 def stats(name: str) -> dict | None:
-    return dataset_stats.load_stats(state.storage(), name)
+    return stats.load_stats(state.storage(), name)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -57,7 +58,7 @@ def thumbnail(hdfs_path: str, size: int = 160) -> bytes:
 @st.cache_data(ttl=600, show_spinner=False, max_entries=50)
 def before_after(name: str, size: int) -> tuple[bytes, bytes]:
     """PNGs of a dataset's first glioma scan as stored and as the one per-image function prepares it."""
-    from engine.imageprep import prepare_image
+    from engine.data.pixels import prepare_image
 
     frame = manifest(name)
     rows = frame[frame["class"] == "glioma"] if (frame["class"] == "glioma").any() else frame

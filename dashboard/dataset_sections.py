@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import charts, data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
-from engine import uploads
+from engine.jobs import uploads
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.settings import REPO_ROOT
 
@@ -73,7 +73,7 @@ def statistics(name: str) -> None:
 
 
 def sample_grid(name: str, per_class: int = 6) -> None:
-    from engine.datasets import thumbnail_paths
+    from engine.data.datasets import thumbnail_paths
 
     st.subheader("Sample scans")
     paths = thumbnail_paths(data_cache.manifest(name), per_class=per_class)

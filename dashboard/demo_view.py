@@ -10,9 +10,11 @@ import streamlit as st
 from dashboard import charts, charts_ml, data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
 from engine.classes import CLASS_LABELS, CLASSES
-from engine import demo, jobs, training
+from engine.bench import demo
+from engine.jobs import store as jobs
+from engine.ml import training
 from engine.numbers import probability as percent
-from engine.speedup_reading import plain_reading
+from engine.bench.reading import plain_reading
 
 # The page that shows each step in full (the engine knows nothing of pages).
 STEP_PAGES = {

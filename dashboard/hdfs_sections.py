@@ -10,8 +10,9 @@ import streamlit as st
 
 from dashboard import charts, data_cache, health, state
 from dashboard.ui import guarded, human_bytes, plain
-from engine import cluster, datasets
-from engine.storage import verify_reads
+from engine.hdfs import cluster
+from engine.data import datasets
+from engine.hdfs.storage import verify_reads
 
 
 def _open(folder: str) -> None:

@@ -8,8 +8,9 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.ui import human_bytes
-from engine import cluster, jobs
-from engine.jobs import JobStatus
+from engine.hdfs import cluster
+from engine.jobs import store as jobs
+from engine.jobs.store import JobStatus
 
 STATUS_ICONS = {
     JobStatus.QUEUED: ":material/schedule:",

@@ -8,8 +8,8 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.ui import plain
-from engine import jobs
-from engine.jobs import Job, JobStatus
+from engine.jobs import store as jobs
+from engine.jobs.store import Job, JobStatus
 
 
 MINE = "jobs.mine"  # ids of the jobs this browser session started

@@ -5,8 +5,8 @@ import streamlit as st
 
 from dashboard import charts_ml, data_cache, jobview, state
 from dashboard.ui import guarded
-from engine.benchmark_adapt import plain_reading as adapt_reading
-from engine.benchmark_preprocess import list_benchmarks, reference_benchmarks
+from engine.bench.adapt import plain_reading as adapt_reading
+from engine.bench.preprocess import list_benchmarks, reference_benchmarks
 
 
 def where(r: dict, capital: bool = False) -> str:

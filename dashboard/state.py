@@ -58,8 +58,8 @@ def keep_keras_state() -> bool:
 
 @st.cache_resource
 def storage():
-    """One WebHDFS client per server process (engine.storage.Storage)."""
-    from engine.storage import Storage
+    """One WebHDFS client per server process (engine.hdfs.storage.Storage)."""
+    from engine.hdfs.storage import Storage
 
     return Storage(settings())
 

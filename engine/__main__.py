@@ -1,7 +1,7 @@
-"""``python -m engine``: see :mod:`engine.cli`."""
+"""``python -m engine``: see :mod:`engine.cli.main`."""
 
 import sys
 
-from engine.cli import main
+from engine.cli.main import main
 
 sys.exit(main())

@@ -31,9 +31,9 @@ os.environ.update({
     "MRI_HDFS_ROOT": f"/mri-tests-{secrets.token_hex(3)}",
 })
 
-from engine import cluster  # noqa: E402
+from engine.hdfs import cluster  # noqa: E402
 from engine.settings import get_settings  # noqa: E402
-from engine.storage import Storage  # noqa: E402
+from engine.hdfs.storage import Storage  # noqa: E402
 
 LAYERS = ("unit", "integration", "app", "e2e")
 
@@ -131,7 +131,7 @@ def hdfs_root(storage, request):
 @pytest.fixture
 def spark(hdfs_cluster):
     """A live local[2] session (recreated if an engine call stopped the previous one)."""
-    from engine.spark import create_session
+    from engine.spark.session import create_session
 
     return create_session(hdfs_cluster, app_name="tests", master="local[2]")
 
@@ -156,8 +156,8 @@ def wait_for(predicate, timeout, what):
 @contextlib.contextmanager
 def sample_dataset(storage, name: str):
     """The shipped 40-scan sample ingested as dataset ``name`` for the duration of the block."""
-    from engine import datasets
-    from engine.ingest import ingest_dataset
+    from engine.data import datasets
+    from engine.data.ingest import ingest_dataset
     from tests.images import SAMPLE
 
     ingest_dataset(storage, SAMPLE, name)
@@ -171,7 +171,7 @@ def sequential_pixels(storage, name: str, size: int):
     """(pixels [n, size, size, 1], paths) of a dataset prepared by the plain Python loop, sorted by path."""
     import numpy as np
 
-    from engine.preprocess import prepare_table, read_packed
+    from engine.data.preprocess import prepare_table, read_packed
 
     table = prepare_table(read_packed(storage, name), size).sort_by("path")
     x = np.frombuffer(b"".join(table.column("pixels").to_pylist()), dtype=np.uint8).reshape(-1, size, size, 1)

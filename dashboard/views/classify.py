@@ -5,7 +5,8 @@ import streamlit as st
 
 from dashboard import classify_parts, state
 from dashboard.ui import guarded
-from engine import audit_log, registry
+from engine.clinic import classification_log
+from engine.ml import registry
 
 st.title("Classify")
 st.caption("Decision support for brain MRI slices: glioma, meningioma, no tumour or pituitary tumour. The model refuses "
@@ -57,11 +58,11 @@ if files:
 
 with st.expander("Audit log", icon=":material/receipt_long:"):
     st.caption("Every answer: time, SHA-256 of the file, model, result and flags. No file names, no pixels, no patient data.")
-    rows = audit_log.read(state.settings(), limit=500)
+    rows = classification_log.read(state.settings(), limit=500)
     if rows:
         log = pd.DataFrame(rows)
         st.dataframe(log.drop(columns=["probabilities"]).iloc[::-1], hide_index=True, width="stretch", height=260)
-        st.download_button("Download the audit log (JSON lines)", audit_log.log_path(state.settings()).read_bytes(),
+        st.download_button("Download the audit log (JSON lines)", classification_log.log_path(state.settings()).read_bytes(),
                            "audit-log.jsonl", "application/json", icon=":material/download:")
     else:
         st.caption("No classification yet.")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import charts_ml, reference_view, state
 from dashboard.ui import guarded, plain
-from engine import registry
+from engine.ml import registry
 
 st.title("Models")
 st.caption(f"Models trained here are stored in HDFS under {registry.models_root()}/<id>/ with a model card; the shipped model lives in "

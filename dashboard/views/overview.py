@@ -4,7 +4,8 @@ import streamlit as st
 
 from dashboard import data_cache, demo_view, health, state
 from dashboard.ui import guarded
-from engine import jobs, registry
+from engine.jobs import store as jobs
+from engine.ml import registry
 
 st.title("Brain MRI classification on HDFS, Spark and Elephas")
 st.caption("Scans are stored in HDFS, preprocessed with Spark, and used to train a Keras classifier "

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
-from engine import jobs
+from engine.jobs import store as jobs
 
 st.title("Preprocess")
 st.caption("Spark decodes every scan, converts it to grey, resizes it and stretches its intensities, in parallel over the "

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts_ml, data_cache, jobview, reference_view
-from engine.speedup_reading import caveats, fit_is_meaningful, plain_reading
+from engine.bench.reading import caveats, fit_is_meaningful, plain_reading
 
 st.title("Speedup")
 st.caption("Real measurements on this machine: the same images prepared sequentially, by a process pool, and by Spark "

@@ -5,9 +5,9 @@ import os
 import streamlit as st
 
 from dashboard import charts_ml, data_cache, jobview, state
-from engine import training
-from engine.model import Architecture
-from engine.training import TrainingMode
+from engine.ml import training
+from engine.ml.models import Architecture
+from engine.ml.training import TrainingMode
 
 st.title("Train")
 st.caption("A compact CNN (or ResNet50 transfer learning) trained on the prepared Parquet from HDFS, locally with Keras "

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import jobs
+from engine.jobs import store as jobs
 from engine.settings import REPO_ROOT
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
@@ -70,7 +70,7 @@ def test_hdfs_page_explains_a_missing_folder(hdfs_cluster):
 
 
 def test_dataset_page_ingests_a_folder_as_a_job(hdfs_cluster, storage):
-    from engine import datasets
+    from engine.data import datasets
 
     name = "t-apptest-ingest"
     at = AppTest.from_file(APP, default_timeout=90)

@@ -7,7 +7,9 @@ import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
 
-from engine import audit_log, registry
+from engine.clinic import classification_log
+
+from engine.ml import registry
 from tests.e2e.conftest import wait_for_text
 from tests.images import sample_files
 
@@ -67,7 +69,7 @@ def test_same_named_uploads_each_show_their_own_answer_once(page, dashboard_url,
     colour = tmp_path / "IM-0001.png"
     Image.new("RGB", (256, 256), (200, 30, 30)).save(colour)  # refused: a colour image
     files.append(colour)
-    logged = len(audit_log.read(settings))
+    logged = len(classification_log.read(settings))
     page.goto(f"{dashboard_url}/classify")
     page.wait_for_selector("h1", timeout=60_000)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(f) for f in files])
@@ -84,5 +86,5 @@ def test_same_named_uploads_each_show_their_own_answer_once(page, dashboard_url,
     page.get_by_role("option", name="#3 IM-0001.dcm").click()
     text = wait_for_text(page, hashlib.sha256(files[2].read_bytes()).hexdigest(), 30)
     assert "[MR](evil)" in text and page.locator('a[href*="evil"]').count() == 0, "untrusted text shows as written"
-    assert len(audit_log.read(settings)) - logged == 4, "each upload is logged exactly once, reruns included"
+    assert len(classification_log.read(settings)) - logged == 4, "each upload is logged exactly once, reruns included"
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -6,9 +6,15 @@ import csv
 import io
 import time
 
-from engine import dataset_stats, datasets, jobs, training
-from engine.ingest import ingest_dataset
-from engine.preprocess import preprocess_dataset
+from engine.data import stats
+
+from engine.data import datasets
+
+from engine.jobs import store as jobs
+
+from engine.ml import training
+from engine.data.ingest import ingest_dataset
+from engine.data.preprocess import preprocess_dataset
 from tests.e2e.conftest import main_text, settle, wait_for_text
 from tests.e2e.test_pipeline_in_browser import commit_text
 from tests.images import SAMPLE, sample_files
@@ -60,7 +66,7 @@ def test_statistics_appear_when_their_job_finishes_without_a_reload(page, dashbo
     name = "t-e2e-stats"
     ingest_dataset(storage, SAMPLE, name)
     try:
-        assert dataset_stats.load_stats(storage, name) is None
+        assert stats.load_stats(storage, name) is None
         page.goto(f"{dashboard_url}/dataset?dataset={name}")  # a link to a dataset made elsewhere opens it
         settle(page)
         wait_for_text(page, "Not computed yet", 60)

@@ -7,9 +7,17 @@ import time
 
 import pytest
 
-from engine import audit_log, datasets, demo, jobs, registry
-from engine.benchmark_preprocess import list_benchmarks
-from engine.ingest import ingest_dataset
+from engine.clinic import classification_log
+
+from engine.data import datasets
+
+from engine.bench import demo
+
+from engine.jobs import store as jobs
+
+from engine.ml import registry
+from engine.bench.preprocess import list_benchmarks
+from engine.data.ingest import ingest_dataset
 from tests.conftest import free_port
 from tests.e2e.conftest import (launch_browser, launch_dashboard, main_text, settle, stop_dashboard, wait_for_text,
                                  wait_healthy)
@@ -153,7 +161,7 @@ def test_five_sessions_classify_at_once_and_each_answer_is_logged_once(playwrigh
         pytest.skip("no model in assets/models or the registry")
     scans = [sample_files(c, 2)[i] for c in ("glioma", "meningioma", "notumor") for i in range(2)][:5]
     shas = sorted(__import__("hashlib").sha256(p.read_bytes()).hexdigest() for p in scans)
-    before = len(audit_log.read(settings))
+    before = len(classification_log.read(settings))
     browsers = [launch_browser(playwright_driver) for _ in scans]  # five users, five browsers
     pages = [b.new_page(viewport={"width": 1400, "height": 1000}) for b in browsers]
     try:
@@ -173,7 +181,7 @@ def test_five_sessions_classify_at_once_and_each_answer_is_logged_once(playwrigh
         pages[0].get_by_text("Heat map", exact=False).first.click()  # a rerun of one page must not log again
         settle(pages[0])
         pages[0].screenshot(path=str(artifacts / "classify-concurrent.png"), full_page=True)
-        new = audit_log.read(settings)[before:]
+        new = classification_log.read(settings)[before:]
         assert sorted(e["sha256"] for e in new) == shas  # every answer logged, each exactly once
         assert all(e["source"] == "dashboard" and e["label"] for e in new)
     finally:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from engine import cluster
+from engine.hdfs import cluster
 from engine.errors import EnvironmentProblem
 from engine.settings import REPO_ROOT, load_settings
 from tests.conftest import free_port

@@ -2,10 +2,10 @@
 
 import pytest
 
-from engine import cluster
-from engine.ingest import ingest_dataset
-from engine.storage import verify_reads
-from engine import datasets
+from engine.hdfs import cluster
+from engine.data.ingest import ingest_dataset
+from engine.hdfs.storage import verify_reads
+from engine.data import datasets
 from tests.conftest import wait_for
 from tests.images import messy_tree
 

@@ -10,11 +10,15 @@ import numpy as np
 import pytest
 import requests
 
-from engine import cluster, datasets, jobs
+from engine.hdfs import cluster
+
+from engine.data import datasets
+
+from engine.jobs import store as jobs
 from engine.errors import StorageError
-from engine.executor import FAULT_KILL_WORKER_ONCE
-from engine.ingest import ingest_dataset
-from engine.preprocess import read_prepared
+from engine.data.executor import FAULT_KILL_WORKER_ONCE
+from engine.data.ingest import ingest_dataset
+from engine.data.preprocess import read_prepared
 from engine.settings import REPO_ROOT
 from tests.conftest import sample_dataset, sequential_pixels, wait_for
 from tests.images import SAMPLE
@@ -69,8 +73,8 @@ def test_killed_python_worker_is_retried_and_output_is_complete(settings, storag
 
 
 def test_training_worker_killed_mid_epoch_is_retried(settings, storage, dataset, tmp_path):
-    from engine import registry
-    from engine.preprocess import preprocess_dataset, prepared_dir
+    from engine.ml import registry
+    from engine.data.preprocess import preprocess_dataset, prepared_dir
 
     if not storage.exists(prepared_dir(dataset, 48)):
         preprocess_dataset(settings, storage, dataset, size=48, workers=2)

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from engine import cluster
+from engine.hdfs import cluster
 from engine.errors import NotFoundError, StorageError
 from engine.settings import load_settings
-from engine.storage import Storage
+from engine.hdfs.storage import Storage
 from tests.conftest import free_port
 
 ENGINE = [sys.executable, "-m", "engine"]

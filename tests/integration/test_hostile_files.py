@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from engine import audit_log
+from engine.clinic import classification_log
 from tests.hostile import classify_corpus
 from tests.images import sample_files
 
@@ -41,7 +41,7 @@ def run_measured(args: list[str], tmp_path) -> tuple[int, float, float, str, str
 
 
 def test_each_hostile_file_alone_is_refused_in_one_sentence_fast_and_bounded(corpus, settings, artifacts_table, tmp_path):
-    before = len(audit_log.read(settings))
+    before = len(classification_log.read(settings))
     for name, path in corpus.items():
         code, seconds, peak_mb, out, err = run_measured(["classify", str(path), "--json"], tmp_path)
         result = json.loads(out)["results"][0]
@@ -53,7 +53,7 @@ def test_each_hostile_file_alone_is_refused_in_one_sentence_fast_and_bounded(cor
         assert len(errors) == 1 and "Traceback" not in err, (name, err)
         assert peak_mb < PEAK_MEMORY_LIMIT_MB, (name, peak_mb)
         assert seconds < SECONDS_LIMIT, (name, seconds)
-    logged = audit_log.read(settings)[before:]
+    logged = classification_log.read(settings)[before:]
     assert len(logged) == len(corpus), "every refusal is audit-logged once"
 
 

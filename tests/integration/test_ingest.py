@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from engine import datasets
+from engine.data import datasets
 from engine.errors import StorageError
-from engine.dataset_lock import lock_path
-from engine.ingest import ingest_dataset
-from engine.spark import hdfs_uri
+from engine.data.lock import lock_path
+from engine.data.ingest import ingest_dataset
+from engine.spark.session import hdfs_uri
 from tests.images import messy_tree, zip_tree
 
 

@@ -16,10 +16,12 @@ import zipfile
 import pyarrow.parquet as pq
 import pytest
 
-from engine import datasets, ingest_source
-from engine.dataset_lock import lock_path
+from engine.data import datasets
+
+from engine.data import ingest_source
+from engine.data.lock import lock_path
 from engine.errors import InputError
-from engine.ingest import ingest_dataset
+from engine.data.ingest import ingest_dataset
 from tests.conftest import wait_for
 from tests.hostile import hostile_names_zip, many_entries_zip, zip_bomb
 from tests.images import SAMPLE, sample_files

@@ -7,8 +7,8 @@ import time
 import psutil
 import pytest
 
-from engine import jobs
-from engine.jobs import JobStatus
+from engine.jobs import store as jobs
+from engine.jobs.store import JobStatus
 from engine.settings import load_settings
 
 

@@ -15,12 +15,18 @@ import numpy as np
 import psutil
 import pytest
 
-from engine import audit_log, datasets, jobs, registry
+from engine.clinic import classification_log
+
+from engine.data import datasets
+
+from engine.jobs import store as jobs
+
+from engine.ml import registry
 from engine.errors import InputError
-from engine.ingest import ingest_dataset
-from engine.preprocess import preprocess_dataset
+from engine.data.ingest import ingest_dataset
+from engine.data.preprocess import preprocess_dataset
 from engine.settings import REPO_ROOT
-from engine.training import TrainConfig, list_runs, read_history, train
+from engine.ml.training import TrainConfig, list_runs, read_history, train
 from tests.images import SAMPLE, bad_inputs, odd_but_valid, sample_files
 
 ENGINE = [sys.executable, "-m", "engine"]
@@ -76,8 +82,8 @@ def test_synchronous_workers_keep_their_compiled_model(prepared, settings, stora
 
 
 def test_every_training_partition_holds_every_class(spark, storage, prepared):
-    from engine.distributed import training_rdd
-    from engine.preprocess import read_prepared
+    from engine.ml.elephas_driver import training_rdd
+    from engine.data.preprocess import read_prepared
 
     x, y, _ = read_prepared(storage, prepared, 64)  # sorted by path, that is, grouped by class
     onehot = np.eye(4, dtype=np.float32)[y]
@@ -148,7 +154,7 @@ def test_incompatible_model_file_is_refused(tmp_path, settings, storage):
 
 def test_classify_json_contract_and_audit(tiny_model, settings, tmp_path):
     scans = [str(p) for p in sample_files("glioma", 2) + sample_files("pituitary", 1)]
-    before = len(audit_log.read(settings))
+    before = len(classification_log.read(settings))
     out = subprocess.run([*ENGINE, "classify", *scans, "--model", tiny_model, "--explain", str(tmp_path), "--json"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -160,7 +166,7 @@ def test_classify_json_contract_and_audit(tiny_model, settings, tmp_path):
             assert abs(sum(item["probabilities"].values()) - 1) < 1e-6
     answered = [i for i in r["results"] if not i["rejected"]]
     assert len(list(tmp_path.glob("*-report.pdf"))) == len(answered), "one report per answered scan, none for a refusal"
-    log = audit_log.read(settings)[before:]
+    log = classification_log.read(settings)[before:]
     assert len(log) == 3 and {e["sha256"] for e in log} == {i["sha256"] for i in r["results"]}
     assert not any(s.split("/")[-1] in json.dumps(log) for s in scans), "no file names in the audit log"
 
@@ -184,8 +190,8 @@ def test_classify_refuses_every_bad_file_and_still_answers_the_rest(tiny_model, 
 def test_awkward_encodings_and_dicom_are_read(tiny_model, settings, storage, tmp_path):
     from pydicom.data import get_testdata_file
 
-    from engine.classify import Classifier
-    from engine.inference import load_model
+    from engine.clinic.classify import Classifier
+    from engine.ml.inference import load_model
 
     clf = Classifier(load_model(settings, storage, tiny_model))
     items = [(p.name, p.read_bytes()) for p in odd_but_valid(tmp_path).values()]

@@ -8,10 +8,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from engine import datasets, spark_cluster
-from engine.benchmark_preprocess import benchmark_preprocess
+from engine.data import datasets
+
+from engine.spark import standalone as spark_cluster
+from engine.bench.preprocess import benchmark_preprocess
 from engine.errors import InputError
-from engine.preprocess import Method, preprocess_dataset, read_prepared
+from engine.data.preprocess import Method, preprocess_dataset, read_prepared
 from engine.settings import get_settings
 from tests.conftest import free_port, sample_dataset, sequential_pixels
 

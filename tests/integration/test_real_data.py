@@ -5,8 +5,10 @@ Skipped with a reason where the folder is absent (a user's clone has no ../share
 
 import pytest
 
-from engine import audit, datasets
-from engine.ingest import ingest_dataset
+from engine.data import duplicates
+
+from engine.data import datasets
+from engine.data.ingest import ingest_dataset
 from tests.images import SHARED_TRAINING
 
 pytestmark = pytest.mark.skipif(not SHARED_TRAINING.is_dir(), reason=f"real data folder {SHARED_TRAINING} is absent")
@@ -31,7 +33,7 @@ def test_every_real_scan_is_stored(kaggle):
 
 def test_audit_finds_the_known_duplicates(kaggle):
     _, manifest = kaggle
-    result = audit.audit_manifest(manifest)
+    result = duplicates.audit_manifest(manifest)
     # The README: hundreds of byte-identical duplicates, mostly in notumor and meningioma.
     assert result["exact_duplicate_images"] >= 150
     per_class = result["per_class"]

@@ -2,7 +2,7 @@
 
 import sys
 
-from engine.spark import hdfs_uri, spark_conf
+from engine.spark.session import hdfs_uri, spark_conf
 
 
 def test_conf_uses_the_venv_python_and_loopback(settings):

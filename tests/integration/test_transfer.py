@@ -8,11 +8,15 @@ import sys
 import numpy as np
 import pytest
 
-from engine import datasets, phases, registry
-from engine.benchmark_adapt import benchmark_adapt, plain_reading
-from engine.ingest import ingest_dataset
-from engine.preprocess import preprocess_dataset
-from engine.training import TrainConfig, compile_for, read_history, run_dir, train
+from engine.data import datasets
+
+from engine.ml import phases
+
+from engine.ml import registry
+from engine.bench.adapt import benchmark_adapt, plain_reading
+from engine.data.ingest import ingest_dataset
+from engine.data.preprocess import preprocess_dataset
+from engine.ml.training import TrainConfig, compile_for, read_history, run_dir, train
 from tests.images import SAMPLE
 
 DATASET = "t-transfer"
@@ -51,7 +55,7 @@ def _drop(storage, card):
 def test_the_frozen_phase_trains_only_the_head_and_finetuning_keeps_batchnorm(resnet_weights):
     import keras
 
-    from engine.model import build_resnet50
+    from engine.ml.models import build_resnet50
 
     model = build_resnet50(SIZE, 3, resnet_weights)
     config = TrainConfig(dataset="x", arch="resnet50", epochs=2, freeze_epochs=1, unfreeze=0.2).validate()
@@ -136,7 +140,7 @@ def test_benchmark_adapt_learning_curve(prepared, settings, storage):
 
 
 def test_imagenet_weights_offline_fail_with_a_clear_message():
-    result = subprocess.run([sys.executable, "-c", "from engine.model import build_resnet50; build_resnet50(32, 3, 'imagenet')"],
+    result = subprocess.run([sys.executable, "-c", "from engine.ml.models import build_resnet50; build_resnet50(32, 3, 'imagenet')"],
                             capture_output=True, text=True, timeout=300,
                             env={**__import__("os").environ, "KERAS_HOME": "/nonexistent-keras-cache"})
     if result.returncode == 0:

@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
-from engine import registry
-from engine.demo import _remove_old_demo_models
+from engine.ml import registry
+from engine.bench.demo import _remove_old_demo_models
 from engine.errors import InputError
-from engine.inference import LoadedModel
+from engine.ml.inference import LoadedModel
 
 USER_DATASETS = ("demo-x", "x-demo", "a-demo-b")
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from engine.distributed import recalibrate_batch_norm
+from engine.ml.elephas_driver import recalibrate_batch_norm
 
 
 def test_moving_statistics_become_the_mean_over_the_sampled_batches():

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from engine.cli import main
+from engine.cli.main import main
 
 ENGINE = [sys.executable, "-m", "engine"]
 

@@ -4,8 +4,10 @@ import zipfile
 
 import pandas as pd
 
-from engine import audit, datasets
-from engine.ingest import discover
+from engine.data import duplicates
+
+from engine.data import datasets
+from engine.data.ingest import discover
 from tests.images import messy_tree, zip_tree
 
 
@@ -54,7 +56,7 @@ def test_audit_finds_exact_near_cross_split_and_conflicts():
         row("d", "s3", H_FAR, cls="pituitary"), row("e", "s3", H_FAR, cls="meningioma"),  # exact, conflicting labels
         row("f", "s4", "0f" * 32),  # unrelated
     ])
-    result = audit.audit_manifest(f, threshold=10)
+    result = duplicates.audit_manifest(f, threshold=10)
     assert result["exact_groups"] == 2
     assert result["exact_duplicate_images"] == 2
     assert result["near_groups"] == 1
@@ -66,7 +68,7 @@ def test_audit_finds_exact_near_cross_split_and_conflicts():
 
 def test_duplicate_groups_share_ids():
     f = frame([row("a", "s1", H0), row("b", "s2", H_NEAR), row("c", "s3", H_FAR)])
-    groups = audit.duplicate_groups(f, threshold=10)
+    groups = duplicates.duplicate_groups(f, threshold=10)
     assert groups[0] == groups[1] != groups[2]
 
 

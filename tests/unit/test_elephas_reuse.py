@@ -1,6 +1,6 @@
 """Which compiled model a Spark worker may reuse: the same run and set-up, whatever the epoch's learning rate."""
 
-from engine.elephas_reuse import _model_key
+from engine.ml.elephas_worker import _model_key
 
 ADAMW = {"class_name": "AdamW", "config": {"learning_rate": 0.001, "weight_decay": 1e-4}}
 MODEL = '{"class_name": "Functional", "config": {"layers": []}, "compile_config": {"optimizer": {"learning_rate": 0.001}}}'

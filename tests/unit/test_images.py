@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from engine.errors import InputError
-from engine.images import hamming, inspect_image, open_image
+from engine.data.image_checks import hamming, inspect_image, open_image
 from tests.images import bomb_png, png_bytes, sample_files, truncated_jpeg
 
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from engine.amdahl import fit_amdahl, speedup
-from engine.calibration import calibrated_probabilities, expected_calibration_error, fit_temperature
-from engine.metrics import classification_report, wilson_interval
-from engine.speedup_reading import plain_reading
+from engine.bench.amdahl import fit_amdahl, speedup
+from engine.ml.calibration import calibrated_probabilities, expected_calibration_error, fit_temperature
+from engine.ml.metrics import classification_report, wilson_interval
+from engine.bench.reading import plain_reading
 
 
 def test_report_matches_a_hand_checked_case():

@@ -2,9 +2,9 @@
 
 import pytest
 
-from engine import phases
+from engine.ml import phases
 from engine.errors import InputError
-from engine.training import TrainConfig
+from engine.ml.training import TrainConfig
 
 
 def test_spans_split_the_epochs_at_the_switch():

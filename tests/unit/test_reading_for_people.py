@@ -3,9 +3,9 @@
 import pytest
 
 from engine import numbers
-from engine.classify import NO_TUMOUR_CONFIDENT_ABOVE, UNCERTAIN_BELOW, review_reason
-from engine.registry import promotion_concern
-from engine.speedup_reading import caveats, fit_is_meaningful
+from engine.clinic.classify import NO_TUMOUR_CONFIDENT_ABOVE, UNCERTAIN_BELOW, review_reason
+from engine.ml.registry import promotion_concern
+from engine.bench.reading import caveats, fit_is_meaningful
 
 
 @pytest.mark.parametrize("value, text", [(0.0, "<0.1 s"), (0.04, "<0.1 s"), (2.345, "2.3 s"), (42.4, "42 s"), (600, "10.0 min")])
@@ -61,8 +61,8 @@ def test_the_failure_demo_tells_what_happens():
 def test_a_dicom_that_says_it_is_not_mri_is_refused_before_the_model_looks():
     from PIL import Image
 
-    from engine.classify import screen
-    from engine.scan_io import Scan
+    from engine.clinic.classify import screen
+    from engine.clinic.scans import Scan
 
     img = Image.linear_gradient("L").resize((128, 128))
     assert "nuclear-medicine" in screen(Scan(img, "dicom", {"Modality": "NM"}))

@@ -64,7 +64,7 @@ def test_hadoop_home_without_jars_is_rejected(tmp_path):
 @pytest.mark.parametrize("master, expected", [("local", "local[1,4]"), ("local[2]", "local[2,4]"), ("local[*]", "local[*,4]"),
                                               ("local[2,3]", "local[2,3]"), ("spark://h:7077", "spark://h:7077")])
 def test_local_masters_retry_lost_tasks(master, expected):
-    from engine.spark import with_task_retries
+    from engine.spark.session import with_task_retries
 
     assert with_task_retries(master) == expected
 
@@ -98,7 +98,7 @@ def test_hdfs_root_and_daemon_folder_are_settings(tmp_path):
 
 
 def test_spark_binds_to_the_bind_host_for_any_master():
-    from engine import spark
+    from engine.spark import session as spark
 
     conf = spark.spark_conf(load_settings({}), "t", "spark://10.0.0.1:7077")
     assert conf["spark.driver.bindAddress"] == "127.0.0.1"

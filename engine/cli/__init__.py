@@ -1,0 +1,1 @@
+"""The command line (`mri ...` / `python -m engine ...`): one module per command group."""

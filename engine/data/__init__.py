@@ -1,0 +1,1 @@
+"""Datasets: layout on HDFS, image checks, ingest, duplicate audit, statistics, pixel preparation, preprocessing."""

@@ -1,0 +1,1 @@
+"""The model: configuration, architectures, training (Keras and Elephas), calibration, metrics, evaluation, registry."""

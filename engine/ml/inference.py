@@ -1,0 +1,75 @@
+"""Loading a registered model and turning images into calibrated class probabilities."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from engine.ml import registry
+from engine.ml.calibration import calibrated_probabilities
+from engine.errors import InputError
+from engine.data.pixels import prepare_image
+from engine.settings import Settings
+from engine.hdfs.storage import Storage
+from engine.ml.tfsetup import import_tensorflow
+
+logger = logging.getLogger(__name__)
+
+
+class LoadedModel:
+    """A Keras model with its card; ``predict`` returns calibrated probabilities."""
+
+    def __init__(self, folder: Path):
+        import_tensorflow()
+        import keras
+
+        self.folder = folder
+        self.card = registry.read_card(folder)
+        registry.verify(folder, self.card)
+        try:
+            self.model = keras.models.load_model(folder / "model.keras", compile=False)
+        except Exception as err:  # Keras raises ValueError, OSError or its own types for a foreign file
+            raise InputError(f"{folder / 'model.keras'} cannot be loaded as a model of this project ({type(err).__name__}); "
+                             "give a model id from `python -m engine models list` or a folder written by `train`.") from err
+        shape = self.model.input_shape
+        self.size = int(self.card["input"]["size"])
+        self.channels = int(self.card["input"].get("channels", 1))
+        if tuple(shape[1:]) != (self.size, self.size, self.channels) or self.model.output_shape[-1] != len(self.card["classes"]):
+            raise InputError(f"The model in {folder} expects {shape[1:]} -> {self.model.output_shape[-1]} classes, which does not "
+                             "match its card; it is not a compatible model.")
+        self.temperature = float(self.card.get("temperature", 1.0))
+        self._fn = None
+
+    @property
+    def model_id(self) -> str:
+        return self.card["model_id"]
+
+    def prepare(self, content: bytes) -> np.ndarray:
+        return prepare_image(content, self.size, self.channels)
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Raw logits for a uint8 batch (n, size, size, channels), through a compiled tf.function."""
+        import tensorflow as tf
+
+        if self._fn is None:
+            self._fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        out = []
+        for start in range(0, len(batch), 64):
+            out.append(self._fn(tf.convert_to_tensor(batch[start:start + 64])).numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.card["classes"])))
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return calibrated_probabilities(self.logits(batch), self.temperature)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(folder: str) -> LoadedModel:
+    return LoadedModel(Path(folder))
+
+
+def load_model(settings: Settings, storage: Storage | None, model_id: str | None = None) -> LoadedModel:
+    """The model ``model_id`` (default: the promoted or shipped one), cached per process."""
+    return _load(str(registry.fetch(settings, storage, model_id)))

@@ -1,0 +1,111 @@
+"""Model architectures: a compact CNN designed for a CPU (the default) and ResNet50 transfer learning."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from pathlib import Path
+
+from engine.classes import CLASSES
+from engine.errors import EnvironmentProblem, InputError
+
+logger = logging.getLogger(__name__)
+
+
+class Architecture(StrEnum):
+    COMPACT = "compact"
+    RESNET50 = "resnet50"
+
+
+def augmentation(seed: int = 0):
+    """Random flips, small rotations, zooms, shifts and contrast changes: active in training only."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomRotation(0.05, fill_mode="constant", seed=seed),
+        layers.RandomZoom(0.1, fill_mode="constant", seed=seed),
+        layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed),
+        layers.RandomContrast(0.15, seed=seed),
+    ], name="augment")
+
+
+def build_compact(size: int = 128, channels: int = 1, seed: int = 0, augment: bool = True):
+    """A 4-stage CNN (~1.2 M parameters) whose stride-2 stem makes it ~3x cheaper than a plain VGG-style net.
+
+    Stages of two 3x3 convolutions with BatchNorm (momentum 0.9 so its statistics keep up with the
+    weights early on), max-pooling between stages, global average pooling and dropout before the head.
+    Returns logits (no softmax) so temperature scaling can calibrate them.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((size, size, channels), name="image")
+    x = layers.Rescaling(1 / 255.0)(inputs)
+    if augment:
+        x = augmentation(seed)(x)
+
+    def conv(x, filters, kernel=3, strides=1):
+        x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
+                          kernel_initializer="he_normal")(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        return layers.Activation("relu")(x)
+
+    x = conv(x, 32, kernel=5, strides=2)
+    for filters in (32, 64, 128, 256):
+        x = conv(x, filters)
+        x = conv(x, filters)
+        if filters != 256:
+            x = layers.MaxPooling2D()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.3, seed=seed)(x)
+    logits = layers.Dense(len(CLASSES), name="logits")(x)
+    return keras.Model(inputs, logits, name="compact_cnn")
+
+
+def build_resnet50(size: int = 224, channels: int = 3, weights: str | None = "imagenet", freeze_base: bool = True):
+    """Keras ResNet50 with a new head. ``weights``: 'imagenet' (Keras cache or download), a file path, or None.
+
+    Raises:
+        EnvironmentProblem: ImageNet weights are not cached and cannot be downloaded (offline).
+    """
+    import keras
+    from keras import layers
+
+    if channels != 3:
+        raise InputError("ResNet50 needs RGB input; preprocess with 3 channels or use --arch compact.")
+    source = weights
+    if weights and weights != "imagenet" and not Path(weights).is_file():
+        raise InputError(f"Weights file {weights!r} does not exist; give a path to ResNet50 .h5 weights or use --weights none.")
+    try:
+        # No pooling inside the base: the outer model's own pooling layer lets Grad-CAM and the refusal gate
+        # (engine.clinic.gradcam) reach the base's last feature map, which a nested model's inner layers do not expose.
+        base = keras.applications.ResNet50(include_top=False, weights=source, input_shape=(size, size, 3), pooling=None)
+    except Exception as err:  # download errors surface as URLError, OSError or ValueError depending on the stage
+        if weights == "imagenet":
+            raise EnvironmentProblem("ImageNet weights for ResNet50 are not in the Keras cache and cannot be downloaded "
+                                     "(this machine seems offline); use --weights none or --weights PATH.weights.h5 (a ResNet50 base saved by Keras).") from err
+        raise
+    base.trainable = not freeze_base
+    inputs = keras.Input((size, size, 3), name="image")
+    x = augmentation()(inputs)
+    x = keras.applications.resnet50.preprocess_input(x)
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(0.3)(x)
+    logits = layers.Dense(len(CLASSES), name="logits")(x)
+    return keras.Model(inputs, logits, name="resnet50_transfer")
+
+
+def unfreeze_top(model, layers_to_unfreeze: int = 30) -> None:
+    """Fine-tuning stage: unfreeze the top ``layers_to_unfreeze`` layers of the ResNet base (BatchNorm stays frozen)."""
+    from keras import layers
+
+    base = next(layer for layer in model.layers if layer.name.startswith("resnet50"))
+    base.trainable = True
+    for layer in base.layers[:-layers_to_unfreeze]:
+        layer.trainable = False
+    for layer in base.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False

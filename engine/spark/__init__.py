@@ -1,0 +1,1 @@
+"""Spark: the session factory, the standalone cluster, and live job progress from the status tracker."""
