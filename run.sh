@@ -158,7 +158,7 @@ run_tests() {
   local t0 hdfs_was_up=0
   t0="$(now)"
   # Leave HDFS as we found it: stop it after the tests only if this run started it.
-  if [[ -x "$PY" ]] && "$PY" -c 'import sys; from engine.hdfs import cluster; from engine.settings import get_settings; sys.exit(0 if cluster.is_ready(get_settings()) else 1)' 2>/dev/null; then
+  if [[ -x "$PY" ]] && "$PY" -c 'import sys; from engine.hdfs import probes; from engine.settings import get_settings; sys.exit(0 if probes.is_ready(get_settings()) else 1)' 2>/dev/null; then
     hdfs_was_up=1
   fi
   setup

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-# `streamlit run dashboard/app.py` puts dashboard/ on sys.path; the engine lives beside it.
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from dashboard import health, state  # noqa: E402
-
+from dashboard import health, state  # the project is installed (run.sh: pip install -e .)
 
 st.set_page_config(page_title="Brain MRI · distributed pipeline", page_icon=":material/neurology:", layout="wide")
 state.configure_logging()

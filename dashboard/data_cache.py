@@ -9,9 +9,10 @@ import streamlit as st
 from PIL import Image
 
 from dashboard import state
-from engine.data import stats
 from engine.data import datasets
+from engine.data.stats import load_stats
 from engine.errors import NotFoundError
+from engine.png import png_bytes
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -34,7 +35,7 @@ def manifest(name: str):
 
 @st.cache_data(ttl=30, show_spinner=False)
 def stats(name: str) -> dict | None:
-    return stats.load_stats(state.storage(), name)
+    return load_stats(state.storage(), name)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -48,11 +49,7 @@ def audit(name: str) -> dict | None:
 @st.cache_data(ttl=600, show_spinner=False, max_entries=500)
 def thumbnail(hdfs_path: str, size: int = 160) -> bytes:
     """A small PNG of a stored scan, read from HDFS."""
-    img = Image.open(io.BytesIO(state.storage().read(hdfs_path))).convert("L")
-    img.thumbnail((size, size))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+    return thumbnail_bytes(Image.open(io.BytesIO(state.storage().read(hdfs_path))).convert("L"), size)
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=50)
@@ -70,9 +67,7 @@ def before_after(name: str, size: int) -> tuple[bytes, bytes]:
 def thumbnail_bytes(img: Image.Image, size: int) -> bytes:
     img = img.copy()
     img.thumbnail((size, size))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+    return png_bytes(img)
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -7,20 +7,29 @@ import streamlit as st
 
 from dashboard import charts, data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
-from engine.jobs import uploads
 from engine.classes import CLASS_LABELS, CLASSES
+from engine.jobs import uploads
 from engine.settings import REPO_ROOT
 
 
 def _ingest_result(result: dict) -> None:
-    st.success(f"Stored {result['stored']} new image(s) in **{result['dataset']}**, skipped {result['duplicates_skipped']} "
-               f"already stored, rejected {len(result['rejected'])}.")
+    st.success(
+        f"Stored {result['stored']} new image(s) in **{result['dataset']}**, skipped {result['duplicates_skipped']} "
+        f"already stored, rejected {len(result['rejected'])}."
+    )
     if result["rejected"]:
         st.dataframe(pd.DataFrame(result["rejected"]), hide_index=True, width="stretch", height=min(300, 40 + 35 * len(result["rejected"])))
 
 
-MODE_NAMES = {"L": "greyscale", "RGB": "colour (RGB)", "RGBA": "colour with alpha", "P": "palette", "I;16": "16-bit grey",
-              "CMYK": "CMYK", "1": "black and white"}
+MODE_NAMES = {
+    "L": "greyscale",
+    "RGB": "colour (RGB)",
+    "RGBA": "colour with alpha",
+    "P": "palette",
+    "I;16": "16-bit grey",
+    "CMYK": "CMYK",
+    "1": "black and white",
+}
 
 
 def add_data() -> None:
@@ -33,8 +42,7 @@ def add_data() -> None:
             if st.button("Ingest the zip", disabled=zipped is None, icon=":material/cloud_upload:"):
                 # Stored under a random name (an upload's name may carry a patient's) and deleted once ingested.
                 target = uploads.save_upload(state.settings(), zipped.getvalue(), ".zip")
-                jobview.start(["dataset", "ingest", str(target), "--name", name, "--remove-source"],
-                              f"Ingest an uploaded zip → {name}")
+                jobview.start(["dataset", "ingest", str(target), "--name", name, "--remove-source"], f"Ingest an uploaded zip → {name}")
         with folder_tab:
             folder = st.text_input("Folder", value=str(REPO_ROOT / "assets" / "sample"))
             if st.button("Ingest the folder", icon=":material/drive_folder_upload:"):
@@ -43,10 +51,14 @@ def add_data() -> None:
             st.caption("Downloads the public Brain Tumor MRI Dataset with kagglehub (needs internet).")
             if st.button("Download", icon=":material/download:"):
                 jobview.start(["dataset", "fetch"], "Download the Kaggle dataset")
-            jobview.show_latest(["dataset", "fetch"], key="fetch",
-                                on_result=lambda r: st.info(f"Downloaded to `{r['path']}`; ingest it from the folder tab."))
-        jobview.show_latest(["dataset", "ingest"], on_result=_ingest_result, key="ingest", private=True,
-                            invalidates=(data_cache.dataset_list, data_cache.manifest, data_cache.small_files))
+            jobview.show_latest(["dataset", "fetch"], key="fetch", on_result=lambda r: st.info(f"Downloaded to `{r['path']}`; ingest it from the folder tab."))
+        jobview.show_latest(
+            ["dataset", "ingest"],
+            on_result=_ingest_result,
+            key="ingest",
+            private=True,
+            invalidates=(data_cache.dataset_list, data_cache.manifest, data_cache.small_files),
+        )
 
 
 def statistics(name: str) -> None:
@@ -89,8 +101,10 @@ def sample_grid(name: str, per_class: int = 6) -> None:
 
 def audit(name: str) -> None:
     st.subheader("Duplicate and leakage audit")
-    st.caption("Exact duplicates share a SHA-256; near duplicates have 256-bit perceptual hashes within a few bits. "
-               "Duplicates that straddle a train/test split inflate accuracy; duplicates with different labels are label noise.")
+    st.caption(
+        "Exact duplicates share a SHA-256; near duplicates have 256-bit perceptual hashes within a few bits. "
+        "Duplicates that straddle a train/test split inflate accuracy; duplicates with different labels are label noise."
+    )
     if st.button("Run the audit", icon=":material/fact_check:", key="audit.run"):
         jobview.start(["dataset", "audit", name], f"Audit of {name}")
     jobview.show_latest(["dataset", "audit"], match={2: name}, key="audit", invalidates=(data_cache.audit,))
@@ -116,9 +130,11 @@ def audit(name: str) -> None:
         for col, side in ((cols[0], "a"), (cols[1], "b")):
             with guarded("read a thumbnail"):
                 col.image(data_cache.thumbnail(pair[side], 128), width=128)
-        cols[2].markdown(f"{pair['kind']} duplicate, distance {pair['distance']} bits  \n"
-                         f"`{pair['a'].rsplit('/', 1)[-1]}` ({pair['split_a']}, {CLASS_LABELS[pair['class_a']]})  \n"
-                         f"`{pair['b'].rsplit('/', 1)[-1]}` ({pair['split_b']}, {CLASS_LABELS[pair['class_b']]})")
+        cols[2].markdown(
+            f"{pair['kind']} duplicate, distance {pair['distance']} bits  \n"
+            f"`{pair['a'].rsplit('/', 1)[-1]}` ({pair['split_a']}, {CLASS_LABELS[pair['class_a']]})  \n"
+            f"`{pair['b'].rsplit('/', 1)[-1]}` ({pair['split_b']}, {CLASS_LABELS[pair['class_b']]})"
+        )
 
 
 def describe_dataset(entry: dict) -> None:

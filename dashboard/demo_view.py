@@ -9,12 +9,12 @@ import streamlit as st
 
 from dashboard import charts, charts_ml, data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
-from engine.classes import CLASS_LABELS, CLASSES
 from engine.bench import demo
-from engine.jobs import store as jobs
-from engine.ml import training
-from engine.numbers import probability as percent
 from engine.bench.reading import plain_reading
+from engine.classes import CLASS_LABELS, CLASSES
+from engine.jobs import store as jobs
+from engine.ml import runs
+from engine.numbers import probability as percent
 
 # The page that shows each step in full (the engine knows nothing of pages).
 STEP_PAGES = {
@@ -25,8 +25,13 @@ STEP_PAGES = {
     "speedup": ("views/speedup.py", "Speedup page", ":material/speed:"),
     "classify": ("views/classify.py", "Classify page", ":material/neurology:"),
 }
-STATUS_ICONS = {"waiting": ":material/schedule:", "running": ":material/progress_activity:",
-                "done": ":material/check_circle:", "failed": ":material/error:", "stopped": ":material/cancel:"}
+STATUS_ICONS = {
+    "waiting": ":material/schedule:",
+    "running": ":material/progress_activity:",
+    "done": ":material/check_circle:",
+    "failed": ":material/error:",
+    "stopped": ":material/cancel:",
+}
 
 
 def section() -> None:
@@ -34,11 +39,13 @@ def section() -> None:
     job = jobs.latest_job(state.settings(), ["demo"])
     running = job is not None and not job.status.finished
     left, right = st.columns([3, 1])
-    left.write(f"One button runs the whole pipeline on the 40 shipped sample scans, in about a minute (the promise is "
-               f"under {demo.BUDGET_S / 60:.0f} minutes on 2 cores): store in HDFS, blocks and replicas, Spark "
-               "preprocessing, a short Elephas training run, a speed-up measurement, and a classified scan with its "
-               f"heat map. It works on its own copy (dataset `{demo.DEMO_DATASET}` and its own models) and leaves "
-               "your datasets, models and default model as they are.")
+    left.write(
+        f"One button runs the whole pipeline on the 40 shipped sample scans, in about a minute (the promise is "
+        f"under {demo.BUDGET_S / 60:.0f} minutes on 2 cores): store in HDFS, blocks and replicas, Spark "
+        "preprocessing, a short Elephas training run, a speed-up measurement, and a classified scan with its "
+        f"heat map. It works on its own copy (dataset `{demo.DEMO_DATASET}` and its own models) and leaves "
+        "your datasets, models and default model as they are."
+    )
     if right.button("Run the demo", type="primary", icon=":material/play_arrow:", disabled=running, width="stretch"):
         jobview.start(["demo"], "Demo mode")
         st.rerun()
@@ -101,17 +108,20 @@ def _blocks(r: dict) -> None:
     left, right = st.columns(2)
     f = r["file"]
     with left:
-        st.markdown(f"Packed copy `{Path(f['path']).name}`: {human_bytes(f['length'])} in {len(f['blocks'])} block(s) "
-                    f"of up to {human_bytes(f['block_size'])}, each on {f['replication']} DataNodes")
+        st.markdown(
+            f"Packed copy `{Path(f['path']).name}`: {human_bytes(f['length'])} in {len(f['blocks'])} block(s) "
+            f"of up to {human_bytes(f['block_size'])}, each on {f['replication']} DataNodes"
+        )
         st.plotly_chart(charts.block_map(f, sorted(r["raw_replicas_per_datanode"])), width="stretch", key="demo-blocks")
     with right:
         replicas = r["raw_replicas_per_datanode"]
         st.markdown(f"Replicas of the {r['small_files']['raw_files']} one-per-scan files, per DataNode")
-        st.plotly_chart(charts.datanode_usage([{"name": n, "blocks": c, "live": True} for n, c in replicas.items()]),
-                        width="stretch", key="demo-replicas")
+        st.plotly_chart(charts.datanode_usage([{"name": n, "blocks": c, "live": True} for n, c in replicas.items()]), width="stretch", key="demo-replicas")
         s = r["small_files"]
-        st.caption(f"NameNode objects: {s['raw_namenode_objects']} for the separate files against "
-                   f"{s['packed_namenode_objects']} for the packed copy ({s['objects_saved_ratio']:.0f}x fewer).")
+        st.caption(
+            f"NameNode objects: {s['raw_namenode_objects']} for the separate files against "
+            f"{s['packed_namenode_objects']} for the packed copy ({s['objects_saved_ratio']:.0f}x fewer)."
+        )
 
 
 def _preprocess(r: dict) -> None:
@@ -131,15 +141,17 @@ def _preprocess(r: dict) -> None:
 
 def _train(r: dict) -> None:
     st.plotly_chart(charts_ml.training_curves(r["history"]), width="stretch", key="demo-curves")
-    st.caption(f"Elephas {r['mode']} with {r['workers']} Spark workers, {r['epochs']} epochs on {r['train_images']} scans "
-               f"({r['seconds']:.0f} s); validation accuracy on {r['val_images']} scans: {r['val_accuracy']:.0%}. "
-               f"Registered as `{r['model_id']}` (not promoted).")
+    st.caption(
+        f"Elephas {r['mode']} with {r['workers']} Spark workers, {r['epochs']} epochs on {r['train_images']} scans "
+        f"({r['seconds']:.0f} s); validation accuracy on {r['val_images']} scans: {r['val_accuracy']:.0%}. "
+        f"Registered as `{r['model_id']}` (not promoted)."
+    )
 
 
 def _train_live() -> None:
     """The demo's training run as it goes: its curves from the run folder, epoch by epoch."""
-    run = next((x for x in training.list_runs(state.settings()) if x["config"].get("dataset") == demo.DEMO_DATASET), None)
-    history = training.read_history(state.settings(), run["run_id"]) if run else []
+    run = next((x for x in runs.list_runs(state.settings()) if x["config"].get("dataset") == demo.DEMO_DATASET), None)
+    history = runs.read_history(state.settings(), run["run_id"]) if run else []
     if history:
         st.plotly_chart(charts_ml.training_curves(history), width="stretch", key="demo-curves-live")
     else:
@@ -150,8 +162,9 @@ def _speedup(r: dict) -> None:
     left, right = st.columns([3, 2])
     seq = next(x["seconds_median"] for x in r["runs"] if x["method"] == "sequential")
     left.plotly_chart(charts_ml.time_vs_workers(r["runs"], seq), width="stretch", key="demo-speedup")
-    right.dataframe(pd.DataFrame([{"method": x["method"], "workers": x["workers"], "seconds": x["seconds_median"]}
-                                  for x in r["runs"]]), hide_index=True, width="stretch")
+    right.dataframe(
+        pd.DataFrame([{"method": x["method"], "workers": x["workers"], "seconds": x["seconds_median"]} for x in r["runs"]]), hide_index=True, width="stretch"
+    )
     st.info(plain_reading(r), icon=":material/lightbulb:")
 
 
@@ -170,5 +183,4 @@ def _classify(r: dict) -> None:
         right.warning(r.get("reason") or "No answer.")
 
 
-DRAW = {"store": _store, "blocks": _blocks, "preprocess": _preprocess, "train": _train, "speedup": _speedup,
-        "classify": _classify}
+DRAW = {"store": _store, "blocks": _blocks, "preprocess": _preprocess, "train": _train, "speedup": _speedup, "classify": _classify}

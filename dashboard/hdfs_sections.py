@@ -10,8 +10,8 @@ import streamlit as st
 
 from dashboard import charts, data_cache, health, state
 from dashboard.ui import guarded, human_bytes, plain
-from engine.hdfs import cluster
 from engine.data import datasets
+from engine.hdfs import cluster, daemons, probes
 from engine.hdfs.storage import verify_reads
 
 
@@ -37,15 +37,29 @@ def browser() -> None:
         if not entries:
             st.info(f"{folder} is empty.")
         else:
-            table = pd.DataFrame([{
-                "kind": "folder" if e["type"] == "directory" else "file", "name": e["name"],
-                "size": human_bytes(e["length"]) if e["type"] == "file" else "",
-                "replication": str(e["replication"]) if e["type"] == "file" else "", "path": e["path"], "type": e["type"],
-            } for e in entries])
+            table = pd.DataFrame(
+                [
+                    {
+                        "kind": "folder" if e["type"] == "directory" else "file",
+                        "name": e["name"],
+                        "size": human_bytes(e["length"]) if e["type"] == "file" else "",
+                        "replication": str(e["replication"]) if e["type"] == "file" else "",
+                        "path": e["path"],
+                        "type": e["type"],
+                    }
+                    for e in entries
+                ]
+            )
             st.caption("Click a folder's name to open it, a file's name to see its blocks.")
-            picked = st.dataframe(table[["kind", "name", "size", "replication"]], hide_index=True, width="stretch",
-                                  on_select="rerun", selection_mode=["single-cell", "single-row"], key=f"hdfs.table.{visit}",
-                                  height=min(400, 40 + 35 * len(table)))
+            picked = st.dataframe(
+                table[["kind", "name", "size", "replication"]],
+                hide_index=True,
+                width="stretch",
+                on_select="rerun",
+                selection_mode=["single-cell", "single-row"],
+                key=f"hdfs.table.{visit}",
+                height=min(400, 40 + 35 * len(table)),
+            )
             rows = ([c[0] for c in picked.selection.cells] + list(picked.selection.rows)) if picked else []
             if rows and rows[0] < len(table):
                 entry = table.iloc[rows[0]]
@@ -62,8 +76,13 @@ def blocks(path: str) -> None:
     info = state.storage().blocks(path)
     head, refresh = st.columns([5, 1])
     head.subheader(f"Blocks of {posixpath.basename(path)}")
-    refresh.button("Refresh", icon=":material/refresh:", key="hdfs.blocks.refresh", width="stretch",
-                   help="Read the block locations from the NameNode again (after stopping a DataNode, say)")
+    refresh.button(
+        "Refresh",
+        icon=":material/refresh:",
+        key="hdfs.blocks.refresh",
+        width="stretch",
+        help="Read the block locations from the NameNode again (after stopping a DataNode, say)",
+    )
     st.caption(f"As the NameNode reported them at {time.strftime('%H:%M:%S')}.")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Size", human_bytes(info["length"]))
@@ -72,9 +91,13 @@ def blocks(path: str) -> None:
     c4.metric("Replication", info["replication"])
     names = [d["name"] for d in health.cluster_status()["datanodes"]]
     st.plotly_chart(charts.block_map(info, names), width="stretch")
-    st.dataframe(pd.DataFrame([{"block": f"blk_{b['block_id']}", "offset": b["offset"], "length": b["length"],
-                                "replicas on": ", ".join(b["hosts"])} for b in info["blocks"]]),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [{"block": f"blk_{b['block_id']}", "offset": b["offset"], "length": b["length"], "replicas on": ", ".join(b["hosts"])} for b in info["blocks"]]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 @st.fragment(run_every=5)
@@ -87,13 +110,26 @@ def datanodes() -> None:
         st.info("No DataNode is known to the NameNode.")
         return
     left, right = st.columns([3, 2])
-    left.dataframe(pd.DataFrame([{
-        "DataNode": d["name"], "address": d["host"], "state": "live" if d["live"] else "dead",
-        "blocks": d.get("blocks"), "used": human_bytes(d.get("used_bytes")),
-        "capacity": human_bytes(d.get("capacity_bytes")), "last heartbeat (s)": d.get("last_contact_s"),
-    } for d in status["datanodes"]]), hide_index=True, width="stretch")
+    left.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "DataNode": d["name"],
+                    "address": d["host"],
+                    "state": "live" if d["live"] else "dead",
+                    "blocks": d.get("blocks"),
+                    "used": human_bytes(d.get("used_bytes")),
+                    "capacity": human_bytes(d.get("capacity_bytes")),
+                    "last heartbeat (s)": d.get("last_contact_s"),
+                }
+                for d in status["datanodes"]
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     right.plotly_chart(charts.datanode_usage(status["datanodes"]), width="stretch")
-    fsck = cluster.fsck(state.settings(), "/")
+    fsck = probes.fsck(state.settings(), "/")
     c = st.columns(5)
     c[0].metric("fsck", fsck["status"])
     c[1].metric("Under-replicated", fsck["under_replicated"])
@@ -109,14 +145,19 @@ def small_files() -> None:
     st.subheader("The small-files problem")
     name = max(found, key=lambda d: d["images"])["name"]
     r = data_cache.small_files(name)
-    st.caption(f"Dataset **{name}**: every scan as its own HDFS file costs the NameNode a file object and a block "
-               "object in memory, and each file is a separate read. The packed copy puts the same bytes in a few large files.")
+    st.caption(
+        f"Dataset **{name}**: every scan as its own HDFS file costs the NameNode a file object and a block "
+        "object in memory, and each file is a separate read. The packed copy puts the same bytes in a few large files."
+    )
     c = st.columns(4)
     c[0].metric("Files (one per scan)", f"{r['raw_files']:,}")
     c[1].metric("Average file", human_bytes(r["average_file_bytes"]), help=f"{r['average_fill_of_a_block']:.1%} of a block")
     c[2].metric("Packed files", r["packed_files"], help=f"{r['packed_blocks']} blocks")
-    c[3].metric("NameNode objects saved", f"{r['objects_saved_ratio']:.0f}×" if r["objects_saved_ratio"] else "—",
-                help=f"~{human_bytes(r['namenode_heap_raw_bytes'])} vs ~{human_bytes(r['namenode_heap_packed_bytes'])} of NameNode heap")
+    c[3].metric(
+        "NameNode objects saved",
+        f"{r['objects_saved_ratio']:.0f}×" if r["objects_saved_ratio"] else "—",
+        help=f"~{human_bytes(r['namenode_heap_raw_bytes'])} vs ~{human_bytes(r['namenode_heap_packed_bytes'])} of NameNode heap",
+    )
     st.plotly_chart(charts.small_files(r), width="stretch")
 
 
@@ -126,9 +167,11 @@ def failure_demo() -> None:
     if not settings.hdfs_managed:
         st.caption("Only for the local cluster this dashboard started.")
         return
-    st.caption("Stop a DataNode (a real process), watch the NameNode declare it dead (~20 s) and its blocks become "
-               "under-replicated while every file still reads from the other replica; then restart it.")
-    names = [d.name for d in cluster.daemons(settings) if d.is_datanode]
+    st.caption(
+        "Stop a DataNode (a real process), watch the NameNode declare it dead (~20 s) and its blocks become "
+        "under-replicated while every file still reads from the other replica; then restart it."
+    )
+    names = [d.name for d in daemons.daemons(settings) if d.is_datanode]
     cols = st.columns([2, 1, 1])
     victim = cols[0].selectbox("DataNode", names, index=len(names) - 1, label_visibility="collapsed")
     if cols[1].button("Stop it", icon=":material/power_settings_new:", width="stretch"):
@@ -145,11 +188,11 @@ def failure_demo() -> None:
 def _demo_live() -> None:
     with guarded("read the replication state"):
         settings = state.settings()
-        rep = cluster.replication_state(settings)
+        rep = probes.replication_state(settings)
         samples = st.session_state.setdefault(state.HDFS_DEMO_SAMPLES, [])
         samples.append({"t": time.strftime("%H:%M:%S"), **rep})
         del samples[:-60]
-        procs = {d.name: cluster.daemon_process(settings, d.name) is not None for d in cluster.daemons(settings) if d.is_datanode}
+        procs = {d.name: daemons.daemon_process(settings, d.name) is not None for d in daemons.daemons(settings) if d.is_datanode}
         c = st.columns(4)
         c[0].metric("DataNode processes", f"{sum(procs.values())}/{len(procs)}")
         c[1].metric("Live for the NameNode", rep["live_datanodes"])
@@ -164,10 +207,15 @@ def _demo_live() -> None:
             if check["failed"]:
                 st.error(f"{len(check['failed'])} of {check['checked']} files could not be read: {plain(check['failed'][0]['reason'])}")
             else:
-                failover = (f" {check['failovers']} read(s) reached the stopped DataNode first and failed over to "
-                            "another replica, as HDFS clients do." if check["failovers"] else "")
-                st.success(f"Read check: {check['ok']}/{check['checked']} files of {found[0]['name']} read back intact "
-                           f"(SHA-256 matches).{failover}", icon=":material/verified:")
+                failover = (
+                    f" {check['failovers']} read(s) reached the stopped DataNode first and failed over to another replica, as HDFS clients do."
+                    if check["failovers"]
+                    else ""
+                )
+                st.success(
+                    f"Read check: {check['ok']}/{check['checked']} files of {found[0]['name']} read back intact (SHA-256 matches).{failover}",
+                    icon=":material/verified:",
+                )
 
 
 def failure_story(processes: dict[str, bool], rep: dict, replication: int) -> str:
@@ -175,17 +223,22 @@ def failure_story(processes: dict[str, bool], rep: dict, replication: int) -> st
     stopped = [name for name, alive in processes.items() if not alive]
     dead_for_namenode = len(processes) - rep["live_datanodes"]
     if not stopped and not dead_for_namenode:
-        return (f"All DataNodes run. Every block has {replication} replicas on different DataNodes. Stop one to see "
-                "what HDFS does when a machine fails.")
+        return f"All DataNodes run. Every block has {replication} replicas on different DataNodes. Stop one to see what HDFS does when a machine fails."
     if stopped and dead_for_namenode < len(stopped):
-        return (f"{', '.join(stopped)} is stopped, but the NameNode has not noticed yet: it declares a DataNode dead only "
-                "after its heartbeats have been missing for a while (here about 20 s). Reads that reach it fail over to "
-                "another replica meanwhile.")
+        return (
+            f"{', '.join(stopped)} is stopped, but the NameNode has not noticed yet: it declares a DataNode dead only "
+            "after its heartbeats have been missing for a while (here about 20 s). Reads that reach it fail over to "
+            "another replica meanwhile."
+        )
     if rep["under_replicated"]:
-        return (f"The NameNode declared {dead_for_namenode} DataNode(s) dead. {rep['under_replicated']:,} blocks now have fewer "
-                f"than {replication} replicas, so the NameNode tells the live DataNodes to copy them (re-replication): "
-                "watch the count fall. Reads go to the replicas that remain.")
+        return (
+            f"The NameNode declared {dead_for_namenode} DataNode(s) dead. {rep['under_replicated']:,} blocks now have fewer "
+            f"than {replication} replicas, so the NameNode tells the live DataNodes to copy them (re-replication): "
+            "watch the count fall. Reads go to the replicas that remain."
+        )
     if dead_for_namenode:
-        return (f"Re-replication is done: every block has {replication} replicas again, on the DataNodes that remain, and "
-                "nothing was lost. Restart the stopped DataNode: the NameNode then removes the extra replicas.")
+        return (
+            f"Re-replication is done: every block has {replication} replicas again, on the DataNodes that remain, and "
+            "nothing was lost. Restart the stopped DataNode: the NameNode then removes the extra replicas."
+        )
     return "Every DataNode is back and live."

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.ui import human_bytes
-from engine.hdfs import cluster
+from engine.hdfs import probes
 from engine.jobs import store as jobs
 from engine.jobs.store import JobStatus
 
@@ -23,7 +23,7 @@ STATUS_ICONS = {
 
 @st.cache_data(ttl=2, show_spinner=False)
 def cluster_status() -> dict:
-    return cluster.cluster_status(state.settings())
+    return probes.cluster_status(state.settings())
 
 
 def cluster_health() -> None:
@@ -58,8 +58,9 @@ def jobs_panel(limit: int = 6) -> None:
         return
     for job in recent:
         icon = STATUS_ICONS[job.status]
-        st.markdown(f"{icon} **{job.title}**  \n:gray[{job.status} · {_when(job.created)}"
-                    + (f" · {job.seconds:.0f} s" if job.seconds is not None else "") + "]")
+        st.markdown(
+            f"{icon} **{job.title}**  \n:gray[{job.status} · {_when(job.created)}" + (f" · {job.seconds:.0f} s" if job.seconds is not None else "") + "]"
+        )
         if job.status == JobStatus.RUNNING:
             p = job.progress or {}
             frac = (p.get("done", 0) / p["total"]) if p.get("total") else 0.0

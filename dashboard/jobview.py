@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -10,7 +10,6 @@ from dashboard import state
 from dashboard.ui import plain
 from engine.jobs import store as jobs
 from engine.jobs.store import Job, JobStatus
-
 
 MINE = "jobs.mine"  # ids of the jobs this browser session started
 
@@ -24,9 +23,14 @@ def start(argv: list[str], title: str) -> Job:
     return job
 
 
-def show_latest(argv_prefix: list[str], match: dict[int, str] | None = None,
-                on_result: Callable[[dict], None] | None = None, key: str = "", private: bool = False,
-                invalidates: tuple = ()) -> None:
+def show_latest(
+    argv_prefix: list[str],
+    match: dict[int, str] | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    key: str = "",
+    private: bool = False,
+    invalidates: tuple = (),
+) -> None:
     """Render the newest matching job: a live progress bar while it runs, then its outcome.
 
     ``private``: the result and error (which may name the user's files) are shown only in the session that
@@ -43,8 +47,10 @@ def show_latest(argv_prefix: list[str], match: dict[int, str] | None = None,
         if not job.status.finished:
             p = job.progress or {}
             frac = (p.get("done", 0) / p["total"]) if p.get("total") else 0.0
-            st.progress(min(1.0, max(0.0, frac)), text=f"{job.title}: {p.get('message') or job.status} "
-                        + (f"({p.get('done')}/{p.get('total')})" if p.get("total") else ""))
+            st.progress(
+                min(1.0, max(0.0, frac)),
+                text=f"{job.title}: {p.get('message') or job.status} " + (f"({p.get('done')}/{p.get('total')})" if p.get("total") else ""),
+            )
             if st.button("Cancel", key=f"{key}-cancel-{job.id}", icon=":material/stop:"):
                 jobs.cancel_job(state.settings(), job.id)
                 st.rerun(scope="fragment")

@@ -13,8 +13,7 @@ def where(r: dict, capital: bool = False) -> str:
     """'reference measured by the project on 2 cores / 24 GiB, 2026-12-01 12:30' or 'yours, 2 cores / 24 GiB, ...'."""
     m = r.get("machine") or {}
     machine = f"{m['cores']} cores / {m['memory_gib']} GiB, " if m.get("cores") else ""
-    text = f"reference measured by the project on {machine}{r.get('created', '')}" if r.get("reference") else \
-        f"yours, {machine}{r.get('created', '')}"
+    text = f"reference measured by the project on {machine}{r.get('created', '')}" if r.get("reference") else f"yours, {machine}{r.get('created', '')}"
     return text[0].upper() + text[1:] if capital else text
 
 
@@ -27,9 +26,12 @@ def results(kind: str) -> tuple[list[dict], list[dict]]:
 
 
 def reference_notice(kind_text: str) -> None:
-    st.info(f"Showing the **reference** {kind_text} shipped with the project, measured on the project's own machine; "
-            "run your own above and both show side by side. Absolute seconds differ between machines; the shapes "
-            "(who wins, by how much, where the time goes) are what to compare.", icon=":material/school:")
+    st.info(
+        f"Showing the **reference** {kind_text} shipped with the project, measured on the project's own machine; "
+        "run your own above and both show side by side. Absolute seconds differ between machines; the shapes "
+        "(who wins, by how much, where the time goes) are what to compare.",
+        icon=":material/school:",
+    )
 
 
 def adapt_result(r: dict, key: str) -> None:
@@ -41,19 +43,24 @@ def adapt_result(r: dict, key: str) -> None:
 def adapt_section() -> None:
     """Models page: measure and show what transfer buys (scratch against adapted, per labelled scans per class)."""
     st.subheader("What transfer buys")
-    st.caption("A starting model trains on part of a dataset; the other part stands in for a hospital's own scans. With "
-               "a few labelled scans per class, a model trained from scratch is compared with the starting model adapted "
-               "(head first, then every layer), both measured on scans neither trained on.")
+    st.caption(
+        "A starting model trains on part of a dataset; the other part stands in for a hospital's own scans. With "
+        "a few labelled scans per class, a model trained from scratch is compared with the starting model adapted "
+        "(head first, then every layer), both measured on scans neither trained on."
+    )
     with st.expander("Measure on a dataset", icon=":material/timer:"):
         found = data_cache.dataset_list()
         c = st.columns(3)
-        name = c[0].selectbox("Dataset", [d["name"] for d in found] or ["—"], key="adapt.dataset",
-                              help="preprocessed at 128 px; the full Kaggle set takes about 10 minutes on 2 cores")
+        name = c[0].selectbox(
+            "Dataset",
+            [d["name"] for d in found] or ["—"],
+            key="adapt.dataset",
+            help="preprocessed at 128 px; the full Kaggle set takes about 10 minutes on 2 cores",
+        )
         per_class = c[1].text_input("Scans per class", "10,25,50,100", key="adapt.per_class")
         epochs = c[2].number_input("Epochs per run", 3, 100, 20, key="adapt.epochs")
         if st.button("Measure", icon=":material/play_arrow:", disabled=not found, key="adapt.go"):
-            jobview.start(["benchmark", "adapt", name, "--per-class", per_class, "--epochs", str(int(epochs))],
-                          f"What transfer buys on {name}")
+            jobview.start(["benchmark", "adapt", name, "--per-class", per_class, "--epochs", str(int(epochs))], f"What transfer buys on {name}")
         jobview.show_latest(["benchmark", "adapt"], key="adapt")
     own, refs = results("adapt")
     if not own and not refs:
@@ -67,6 +74,10 @@ def adapt_section() -> None:
     for col, r, k in zip(st.columns(len(shown)), shown, ("adapt.own", "adapt.ref")):
         with col:
             adapt_result(r, k)
-    table = pd.DataFrame([{"per class": x["per_class"], "method": x["method"], "images": x["images"],
-                           "accuracy": round(x["accuracy"], 4), "seconds": x["seconds"]} for x in own[0]["runs"]])
+    table = pd.DataFrame(
+        [
+            {"per class": x["per_class"], "method": x["method"], "images": x["images"], "accuracy": round(x["accuracy"], 4), "seconds": x["seconds"]}
+            for x in own[0]["runs"]
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")

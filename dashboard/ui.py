@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import streamlit as st
 
@@ -33,6 +33,4 @@ def guarded(action: str) -> Iterator[None]:
         st.error(plain(err), icon=":material/error:")
     except Exception:  # noqa: BLE001 - the page must survive; the traceback goes to the log
         logger.exception("unexpected error while trying to %s", action)
-        st.error(f"Sorry, something went wrong while trying to {action}. The details are in {state.log_path()}.",
-                 icon=":material/error:")
-
+        st.error(f"Sorry, something went wrong while trying to {action}. The details are in {state.log_path()}.", icon=":material/error:")

@@ -9,15 +9,28 @@ CLASS_LABELS = {"glioma": "Glioma", "meningioma": "Meningioma", "notumor": "No t
 
 # Kaggle and figshare copies spell folders many ways: "no_tumor", "pituitary_tumor", "Glioma Tumor", ...
 _ALIASES = {
-    "glioma": "glioma", "gliomatumor": "glioma", "gliomatumour": "glioma", "gl": "glioma",
-    "meningioma": "meningioma", "meningiomatumor": "meningioma", "meningiomatumour": "meningioma", "me": "meningioma",
-    "notumor": "notumor", "notumour": "notumor", "no": "notumor", "none": "notumor", "healthy": "notumor",
-    "normal": "notumor", "nt": "notumor",
-    "pituitary": "pituitary", "pituitarytumor": "pituitary", "pituitarytumour": "pituitary", "pi": "pituitary",
+    "glioma": "glioma",
+    "gliomatumor": "glioma",
+    "gliomatumour": "glioma",
+    "gl": "glioma",
+    "meningioma": "meningioma",
+    "meningiomatumor": "meningioma",
+    "meningiomatumour": "meningioma",
+    "me": "meningioma",
+    "notumor": "notumor",
+    "notumour": "notumor",
+    "no": "notumor",
+    "none": "notumor",
+    "healthy": "notumor",
+    "normal": "notumor",
+    "nt": "notumor",
+    "pituitary": "pituitary",
+    "pituitarytumor": "pituitary",
+    "pituitarytumour": "pituitary",
+    "pi": "pituitary",
 }
 
-SPLITS = {"training": "train", "train": "train", "testing": "test", "test": "test",
-          "validation": "val", "valid": "val", "val": "val"}
+SPLITS = {"training": "train", "train": "train", "testing": "test", "test": "test", "validation": "val", "valid": "val", "val": "val"}
 
 
 def normalize_class(folder: str) -> str | None:

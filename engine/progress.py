@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 
 class ProgressFn(Protocol):
@@ -62,7 +63,9 @@ class TerminalBar:
 
 def fan_out(*callbacks: Callable) -> ProgressFn:
     """One callback that forwards to several."""
+
     def call(done: int, total: int | None, message: str = "") -> None:
         for cb in callbacks:
             cb(done, total, message)
+
     return call

@@ -14,8 +14,8 @@ import os
 import posixpath
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlparse
 
 from engine.errors import ConfigError
@@ -146,9 +146,7 @@ def _spark_master(env: Mapping[str, str]) -> str:
         or raw.startswith(("spark://", "k8s://", "local-cluster["))
     )
     if not ok:
-        raise ConfigError(
-            f"{PREFIX}SPARK_MASTER={raw!r} is not a Spark master URL; use local[*], local[2], spark://host:7077, yarn or k8s://..."
-        )
+        raise ConfigError(f"{PREFIX}SPARK_MASTER={raw!r} is not a Spark master URL; use local[*], local[2], spark://host:7077, yarn or k8s://...")
     return raw
 
 
@@ -158,8 +156,9 @@ HDFS_ROOT_PATTERN = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
 def _hdfs_root(env: Mapping[str, str]) -> str:
     raw = (env.get(PREFIX + "HDFS_ROOT") or "/mri").strip().rstrip("/")
     if not HDFS_ROOT_PATTERN.match(raw) or any(p in (".", "..") for p in raw.split("/")):
-        raise ConfigError(f"{PREFIX}HDFS_ROOT={raw!r} is not an absolute HDFS folder; use something like /mri "
-                          "(letters, digits, '-', '_' and '.', not '/' itself).")
+        raise ConfigError(
+            f"{PREFIX}HDFS_ROOT={raw!r} is not an absolute HDFS folder; use something like /mri (letters, digits, '-', '_' and '.', not '/' itself)."
+        )
     return raw
 
 
@@ -171,9 +170,11 @@ def _bind_host(env: Mapping[str, str], allow_remote: bool) -> str:
         raise ConfigError(f"{PREFIX}BIND_HOST={bind_host!r} is not an IP address; use 127.0.0.1 to stay on this machine.") from None
     if not is_loopback(bind_host) and not allow_remote:
         # The dashboard, WebHDFS (simple auth), the Spark UI and Elephas' parameter server have no login.
-        raise ConfigError(f"{PREFIX}BIND_HOST={bind_host} would serve the dashboard, HDFS, the Spark UI and the parameter "
-                          f"server to the network without authentication; keep 127.0.0.1, or also set "
-                          f"{PREFIX}ALLOW_REMOTE_ACCESS=1 if that network is trusted.")
+        raise ConfigError(
+            f"{PREFIX}BIND_HOST={bind_host} would serve the dashboard, HDFS, the Spark UI and the parameter "
+            f"server to the network without authentication; keep 127.0.0.1, or also set "
+            f"{PREFIX}ALLOW_REMOTE_ACCESS=1 if that network is trusted."
+        )
     return bind_host
 
 
@@ -236,4 +237,3 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, loaded on first use."""
     return load_settings()
-

@@ -25,15 +25,17 @@ from engine.settings import load_settings
 
 USER_SETTINGS = load_settings()  # the user's, read before the suite's own take over
 TEST_RUN_DIR = Path(tempfile.mkdtemp(prefix="mri-tests-"))
-os.environ.update({
-    "MRI_RUN_DIR": str(TEST_RUN_DIR),
-    "MRI_HDFS_DIR": str(USER_SETTINGS.hdfs_dir),  # share the daemons ./run.sh started, not their data
-    "MRI_HDFS_ROOT": f"/mri-tests-{secrets.token_hex(3)}",
-})
+os.environ.update(
+    {
+        "MRI_RUN_DIR": str(TEST_RUN_DIR),
+        "MRI_HDFS_DIR": str(USER_SETTINGS.hdfs_dir),  # share the daemons ./run.sh started, not their data
+        "MRI_HDFS_ROOT": f"/mri-tests-{secrets.token_hex(3)}",
+    }
+)
 
-from engine.hdfs import cluster  # noqa: E402
-from engine.settings import get_settings  # noqa: E402
+from engine.hdfs import cluster, probes  # noqa: E402
 from engine.hdfs.storage import Storage  # noqa: E402
+from engine.settings import get_settings  # noqa: E402
 
 LAYERS = ("unit", "integration", "app", "e2e")
 
@@ -77,11 +79,11 @@ def user_state(storage: Storage | None) -> dict:
 @pytest.fixture(scope="session", autouse=True)
 def users_state_untouched(request):
     """Fails the session (an error at teardown) if the suite changed anything of the user's."""
-    storage = Storage(USER_SETTINGS) if cluster.is_ready(USER_SETTINGS) else None
+    storage = Storage(USER_SETTINGS) if probes.is_ready(USER_SETTINGS) else None
     before = user_state(storage)
     yield
     try:
-        after = user_state(storage if storage is not None and cluster.is_ready(USER_SETTINGS) else None)
+        after = user_state(storage if storage is not None and probes.is_ready(USER_SETTINGS) else None)
         if storage is None or "hdfs" not in after:
             before.pop("hdfs", None)
             after.pop("hdfs", None)
@@ -90,7 +92,7 @@ def users_state_untouched(request):
     finally:
         try:
             test_storage = Storage(get_settings())
-            if cluster.is_ready(get_settings()):
+            if probes.is_ready(get_settings()):
                 test_storage.delete(get_settings().hdfs_root, recursive=True)
         except Exception:  # noqa: BLE001 - best-effort cleanup of the suite's own HDFS folder
             pass
@@ -100,7 +102,7 @@ def users_state_untouched(request):
 @pytest.fixture(scope="session")
 def hdfs_cluster(settings):
     """The local HDFS: reuse the one ./run.sh started, else start it for the session and stop it after."""
-    if cluster.is_ready(settings):
+    if probes.is_ready(settings):
         yield settings
         return
     if not settings.hdfs_managed:

@@ -115,8 +115,7 @@ def zero_length_dicom() -> bytes:
 
     head, body = _dicom_parts(256, 256, ExplicitVRLittleEndian)
     for tag in (0x0010, 0x0011):
-        body = body.replace(struct.pack("<HH2sH", 0x0028, tag, b"US", 2) + b"\x00\x01",
-                            struct.pack("<HH2sH", 0x0028, tag, b"US", 0))
+        body = body.replace(struct.pack("<HH2sH", 0x0028, tag, b"US", 2) + b"\x00\x01", struct.pack("<HH2sH", 0x0028, tag, b"US", 0))
     return head + body + _pixel_header(256 * 256 * 2) + b"\x00" * (256 * 256 * 2)
 
 
@@ -143,8 +142,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_dimension_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     """A 16-bit greyscale PNG whose IHDR declares width x height, with a few bytes of IDAT."""
     ihdr = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 4096)) + \
-        _png_chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 4096)) + _png_chunk(b"IEND", b"")
 
 
 def jpeg_dimension_bomb() -> bytes:
@@ -152,9 +150,9 @@ def jpeg_dimension_bomb() -> bytes:
     data = bytearray(sample_files("glioma", 1)[0].read_bytes())
     i = 2
     while i < len(data):
-        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2 : i + 4])[0]
         if marker in (0xC0, 0xC1, 0xC2):
-            data[i + 5:i + 9] = struct.pack(">HH", 65_000, 65_000)
+            data[i + 5 : i + 9] = struct.pack(">HH", 65_000, 65_000)
             return bytes(data)
         i += 2 + length
     raise AssertionError("no SOF marker in the sample JPEG")
@@ -202,7 +200,7 @@ def hostile_names_zip(target: Path) -> Path:
         zf.writestr("../../escape/glioma/evil.jpg", good[1].read_bytes())
         zf.writestr("/abs/glioma/evil.jpg", good[1].read_bytes())
         link = zipfile.ZipInfo("glioma/link.jpg")
-        link.external_attr = (0o120777 << 16)  # a symbolic link entry
+        link.external_attr = 0o120777 << 16  # a symbolic link entry
         zf.writestr(link, "/etc/passwd")
         zf.writestr("glioma/scan:with#odd%chars ü.jpg", good[1].read_bytes())
         zf.writestr("glioma/ünïcode-名前.jpg", good[0].read_bytes()[:-1] + b"\xd9")  # same pixels, other bytes

@@ -75,7 +75,6 @@ def zip_tree(tree: Path, target: Path) -> Path:
 
 def bad_inputs(tmp: Path) -> dict[str, Path]:
     """Every kind of bad upload the Classify page must refuse, made as real files."""
-    import numpy as np
     import pydicom
     from pydicom.data import get_testdata_file
 
@@ -108,7 +107,7 @@ def odd_but_valid(tmp: Path) -> dict[str, Path]:
 
     src = Image.open(sample_files("glioma", 1)[0]).convert("L")
     out = {}
-    arr16 = (np.asarray(src, dtype=np.uint16) * 257)
+    arr16 = np.asarray(src, dtype=np.uint16) * 257
     out["sixteen.png"] = Image.fromarray(arr16.astype(np.uint16))
     out["cmyk.jpg"] = src.convert("CMYK")
     out["palette.png"] = src.convert("P")

@@ -9,8 +9,10 @@ from engine.clinic import classification_log
 from engine.ml import registry
 
 st.title("Classify")
-st.caption("Decision support for brain MRI slices: glioma, meningioma, no tumour or pituitary tumour. The model refuses "
-           "images that are not brain MRI and flags answers it is unsure of. The physician decides.")
+st.caption(
+    "Decision support for brain MRI slices: glioma, meningioma, no tumour or pituitary tumour. The model refuses "
+    "images that are not brain MRI and flags answers it is unsure of. The physician decides."
+)
 
 clf = None
 default = registry.default_model_id(state.settings())
@@ -22,8 +24,12 @@ with guarded("load the model"):
 if clf is None:
     st.stop()
 
-files = st.file_uploader("Scans", type=["jpg", "jpeg", "png", "dcm", "dicom"], accept_multiple_files=True,
-                         help="One slice per file. DICOM headers are read for technical fields only; no patient data is shown or kept.")
+files = st.file_uploader(
+    "Scans",
+    type=["jpg", "jpeg", "png", "dcm", "dicom"],
+    accept_multiple_files=True,
+    help="One slice per file. DICOM headers are read for technical fields only; no patient data is shown or kept.",
+)
 if files:
     # Answer (and audit-log) each upload once: widgets below rerun the page, which must not classify again.
     upload_key = tuple(f.file_id for f in files)
@@ -33,7 +39,7 @@ if files:
         with guarded("classify the scans"):
             chunk = 16
             for start in range(0, len(files), chunk):
-                part = files[start:start + chunk]
+                part = files[start : start + chunk]
                 answers += clf.classify([(f.name, f.getvalue()) for f in part], log=state.settings(), source="dashboard")
                 if bar:
                     bar.progress(min(1.0, (start + len(part)) / len(files)), text=f"Classified {start + len(part)} of {len(files)}")
@@ -47,11 +53,16 @@ if files:
         table = classify_parts.batch_table(answers)
         refused, unsure = int((table["flag"] == "refused").sum()), int((table["flag"] == "uncertain").sum())
         st.markdown(f"**{len(answers)} scans** · {len(answers) - refused} classified · {unsure} uncertain · {refused} refused")
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "scan": st.column_config.ImageColumn("scan", width="small"),
-            "confidence": st.column_config.ProgressColumn("confidence", min_value=0, max_value=1, format="percent")})
-        st.download_button("Download CSV", table.drop(columns=["scan"]).to_csv(index=False), "classifications.csv", "text/csv",
-                           icon=":material/download:")
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "scan": st.column_config.ImageColumn("scan", width="small"),
+                "confidence": st.column_config.ProgressColumn("confidence", min_value=0, max_value=1, format="percent"),
+            },
+        )
+        st.download_button("Download CSV", table.drop(columns=["scan"]).to_csv(index=False), "classifications.csv", "text/csv", icon=":material/download:")
         # By position, not by name: DICOM exports are often all called IM-0001.dcm.
         pick = st.selectbox("Details of", range(len(answers)), format_func=lambda i: f"#{i + 1} {answers[i].file}")
         classify_parts.show_answer(answers[pick], clf.loaded.card, key=f"pick{pick}")
@@ -62,7 +73,12 @@ with st.expander("Audit log", icon=":material/receipt_long:"):
     if rows:
         log = pd.DataFrame(rows)
         st.dataframe(log.drop(columns=["probabilities"]).iloc[::-1], hide_index=True, width="stretch", height=260)
-        st.download_button("Download the audit log (JSON lines)", classification_log.log_path(state.settings()).read_bytes(),
-                           "audit-log.jsonl", "application/json", icon=":material/download:")
+        st.download_button(
+            "Download the audit log (JSON lines)",
+            classification_log.log_path(state.settings()).read_bytes(),
+            "audit-log.jsonl",
+            "application/json",
+            icon=":material/download:",
+        )
     else:
         st.caption("No classification yet.")

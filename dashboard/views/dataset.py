@@ -6,8 +6,10 @@ from dashboard import data_cache, dataset_sections, state
 from dashboard.ui import guarded
 
 st.title("Dataset")
-st.caption("Scans go into HDFS with a manifest (one row per image) and a packed copy that Spark reads fast. "
-           "Every file is checked first; rejected files are listed with their reason.")
+st.caption(
+    "Scans go into HDFS with a manifest (one row per image) and a packed copy that Spark reads fast. "
+    "Every file is checked first; rejected files are listed with their reason."
+)
 
 found = []
 with guarded("list the datasets"):

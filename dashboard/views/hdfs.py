@@ -6,8 +6,10 @@ from dashboard import hdfs_sections, state
 from dashboard.ui import guarded
 
 st.title("HDFS")
-st.caption("Files in HDFS are cut into fixed-size blocks; each block is copied to several DataNodes "
-           f"(replication {state.settings().replication}), so a file survives the loss of a machine.")
+st.caption(
+    "Files in HDFS are cut into fixed-size blocks; each block is copied to several DataNodes "
+    f"(replication {state.settings().replication}), so a file survives the loss of a machine."
+)
 
 hdfs_sections.browser()
 with guarded("read the DataNodes"):

@@ -8,8 +8,10 @@ from dashboard.ui import guarded, plain
 from engine.ml import registry
 
 st.title("Models")
-st.caption(f"Models trained here are stored in HDFS under {registry.models_root()}/<id>/ with a model card; the shipped model lives in "
-           "assets/models/. The default model answers on the Classify page.")
+st.caption(
+    f"Models trained here are stored in HDFS under {registry.models_root()}/<id>/ with a model card; the shipped model lives in "
+    "assets/models/. The default model answers on the Classify page."
+)
 
 
 def promote(model_id: str) -> None:
@@ -26,12 +28,23 @@ if not cards:
     st.info("No model yet. Train one on the Train page.")
     st.stop()
 
-table = pd.DataFrame([{
-    "default": "★" if c["default"] else "", "model": c["model_id"], "source": c["source"], "architecture": c["architecture"],
-    "validation accuracy": round(c["validation"]["accuracy"], 4), "macro F1": round(c["validation"]["macro_f1"], 4),
-    "glioma recall": round(c["validation"]["per_class"]["glioma"]["recall"], 4), "ECE": round(c["validation"]["ece"], 4),
-    "n": c["validation"]["n"], "created": c["created"],
-} for c in cards])
+table = pd.DataFrame(
+    [
+        {
+            "default": "★" if c["default"] else "",
+            "model": c["model_id"],
+            "source": c["source"],
+            "architecture": c["architecture"],
+            "validation accuracy": round(c["validation"]["accuracy"], 4),
+            "macro F1": round(c["validation"]["macro_f1"], 4),
+            "glioma recall": round(c["validation"]["per_class"]["glioma"]["recall"], 4),
+            "ECE": round(c["validation"]["ece"], 4),
+            "n": c["validation"]["n"],
+            "created": c["created"],
+        }
+        for c in cards
+    ]
+)
 st.dataframe(table, hide_index=True, width="stretch")
 
 chosen = st.multiselect("Compare", [c["model_id"] for c in cards], default=[c["model_id"] for c in cards[:2]], max_selections=3)
@@ -41,11 +54,12 @@ for col, model_id in zip(cols, chosen):
     v = card["validation"]
     with col:
         st.markdown(f"**{model_id}**")
-        st.caption(f"{card['architecture']}, {card['parameters']:,} parameters, trained on {card['training']['dataset']} "
-                   f"({card['training']['mode']}, {card['training']['epochs']} epochs, {card['training']['seconds']:.0f} s). "
-                   f"Accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}), "
-                   f"temperature {card['temperature']:.2f}."
-                   + (f" Adapted from {card['init_from']}." if card.get("init_from") else ""))
+        st.caption(
+            f"{card['architecture']}, {card['parameters']:,} parameters, trained on {card['training']['dataset']} "
+            f"({card['training']['mode']}, {card['training']['epochs']} epochs, {card['training']['seconds']:.0f} s). "
+            f"Accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}), "
+            f"temperature {card['temperature']:.2f}." + (f" Adapted from {card['init_from']}." if card.get("init_from") else "")
+        )
         st.plotly_chart(charts_ml.confusion(v["confusion_matrix"], v["classes"]), width="stretch", key=f"cm-{model_id}")
         st.plotly_chart(charts_ml.reliability_diagram(card["reliability"]), width="stretch", key=f"rel-{model_id}")
         st.caption(f"ECE {v['ece']:.3f} after temperature scaling")

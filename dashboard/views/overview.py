@@ -8,10 +8,13 @@ from engine.jobs import store as jobs
 from engine.ml import registry
 
 st.title("Brain MRI classification on HDFS, Spark and Elephas")
-st.caption("Scans are stored in HDFS, preprocessed with Spark, and used to train a Keras classifier "
-           "distributed with Elephas, which sorts them into glioma, meningioma, no tumour and pituitary.")
+st.caption(
+    "Scans are stored in HDFS, preprocessed with Spark, and used to train a Keras classifier "
+    "distributed with Elephas, which sorts them into glioma, meningioma, no tumour and pituitary."
+)
 
-st.graphviz_chart("""
+st.graphviz_chart(
+    """
 digraph {
   rankdir=LR; bgcolor="transparent";
   node [shape=box style="rounded,filled" fillcolor="#eef3fb" color="#4C78A8" fontname="sans-serif"];
@@ -19,7 +22,9 @@ digraph {
   elephas [label="Elephas\\ndistributed training"]; model [label="Model\\nregistry"]; clinic [label="Clinician\\nclassify + explain"];
   scan -> hdfs -> spark -> elephas -> model -> clinic;
 }
-""", width="stretch")
+""",
+    width="stretch",
+)
 
 
 @st.fragment(run_every=3)
@@ -35,18 +40,22 @@ def live_state() -> None:
         cards = data_cache.models(nn["live"])
         default_card = next((c for c in cards if c["model_id"] == default), None)
         c = st.columns(5)
-        c[0].metric("HDFS", "live" if nn["live"] else "down",
-                    help=f"{sum(d['live'] for d in status['datanodes'])}/{len(status['datanodes'])} DataNodes live")
+        c[0].metric("HDFS", "live" if nn["live"] else "down", help=f"{sum(d['live'] for d in status['datanodes'])}/{len(status['datanodes'])} DataNodes live")
         c[1].metric("Datasets", len(found), help=", ".join(f"{d['name']} ({d['images']})" for d in found) or None)
         c[2].metric("Images in HDFS", f"{sum(d['images'] for d in found):,}")
-        c[3].metric("Default model", f"{default_card['validation']['accuracy']:.1%}" if default_card else "none",
-                    help=f"{default}: validation accuracy" if default_card else None)
+        c[3].metric(
+            "Default model",
+            f"{default_card['validation']['accuracy']:.1%}" if default_card else "none",
+            help=f"{default}: validation accuracy" if default_card else None,
+        )
         c[4].metric("Jobs running", len(running))
 
         st.subheader("Next step")
         if not nn["live"]:
-            st.warning("HDFS is not answering. Run `./run.sh` in the project folder; it starts a NameNode and "
-                       "DataNodes on this machine and waits until they are ready.")
+            st.warning(
+                "HDFS is not answering. Run `./run.sh` in the project folder; it starts a NameNode and "
+                "DataNodes on this machine and waits until they are ready."
+            )
         elif not found:
             st.info("HDFS is up but holds no scans yet: add the shipped sample or your own zip.")
             st.page_link("views/dataset.py", label="Add data", icon=":material/photo_library:")

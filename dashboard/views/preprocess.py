@@ -10,8 +10,10 @@ from dashboard.ui import guarded, human_bytes
 from engine.jobs import store as jobs
 
 st.title("Preprocess")
-st.caption("Spark decodes every scan, converts it to grey, resizes it and stretches its intensities, in parallel over the "
-           "packed copy in HDFS, and writes Parquet back to HDFS for training. The same per-image function runs in every path.")
+st.caption(
+    "Spark decodes every scan, converts it to grey, resizes it and stretches its intensities, in parallel over the "
+    "packed copy in HDFS, and writes Parquet back to HDFS for training. The same per-image function runs in every path."
+)
 
 found = data_cache.datasets_or_stop("add one on the Dataset page first.")
 
@@ -39,9 +41,11 @@ def show_result(r: dict) -> None:
     c[2].metric("Partitions", r["partitions"])
     c[3].metric("Parquet files", r["files"])
     c[4].metric("HDFS blocks", r["blocks"])
-    st.caption(f"`{r['output']}` · {r['method']} on {r['master']} · {r['seconds']:.1f} s "
-               f"(of which {r['session_seconds']:.1f} s starting Spark). Spark's web UI lives only as long as its job: "
-               "watch it while a job runs, or start a standing cluster with `./run.sh spark`.")
+    st.caption(
+        f"`{r['output']}` · {r['method']} on {r['master']} · {r['seconds']:.1f} s "
+        f"(of which {r['session_seconds']:.1f} s starting Spark). Spark's web UI lives only as long as its job: "
+        "watch it while a job runs, or start a standing cluster with `./run.sh spark`."
+    )
     if r["failed"]:
         st.warning(f"{len(r['failed'])} image(s) could not be decoded and were left out:")
         st.dataframe(pd.DataFrame(r["failed"]), hide_index=True, width="stretch")

@@ -14,21 +14,19 @@ import time
 
 import numpy as np
 
-from engine.data import duplicates
-
-from engine.data import datasets
-
-from engine.ml import phases
 from engine.classes import CLASSES
+from engine.data import datasets, duplicates
+from engine.data.preprocess import read_prepared
 from engine.errors import InputError
+from engine.hdfs.storage import Storage
+from engine.ml.calibration import calibrated_probabilities
+from engine.ml.config import TrainConfig
+from engine.ml.fit import fit_phases
 from engine.ml.metrics import classification_report
 from engine.ml.models import build_compact
-from engine.data.preprocess import read_prepared
+from engine.ml.tfsetup import import_tensorflow
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
-from engine.hdfs.storage import Storage
-from engine.ml.tfsetup import import_tensorflow
-from engine.ml.training import TrainConfig, compile_for
 
 logger = logging.getLogger(__name__)
 
@@ -56,24 +54,30 @@ def draw(pool: np.ndarray, y: np.ndarray, per_class: int, seed: int) -> np.ndarr
 def _fit(tf, model, config: TrainConfig, x, y, idx: np.ndarray) -> None:
     """Keras fit on ``idx``, phase by phase (no validation split: the test part measures)."""
     onehot = np.eye(len(CLASSES), dtype=np.float32)[y[idx]]
-    data = (tf.data.Dataset.from_tensor_slices((x[idx], onehot)).shuffle(len(idx), seed=config.seed)
-            .batch(config.batch_size))
-    steps = int(np.ceil(len(idx) / config.batch_size))
-    for span in phases.spans(config):
-        compile_for(model, config, span, steps)
-        model.fit(data, epochs=span.end, initial_epoch=span.start, verbose=0)
+    data = tf.data.Dataset.from_tensor_slices((x[idx], onehot)).shuffle(len(idx), seed=config.seed).batch(config.batch_size)
+    fit_phases(model, config, data, steps=int(np.ceil(len(idx) / config.batch_size)))
 
 
 def _accuracy(model, x, y, idx: np.ndarray) -> dict:
     logits = model.predict(x[idx], batch_size=128, verbose=0)
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    report = classification_report(y[idx], probs / probs.sum(axis=1, keepdims=True))
+    report = classification_report(y[idx], calibrated_probabilities(logits, 1.0))
     return {"accuracy": report["accuracy"], "recall": {c: report["per_class"][c]["recall"] for c in CLASSES}}
 
 
-def benchmark_adapt(settings: Settings, storage: Storage, name: str, per_class: list[int], size: int = 128,
-                    epochs: int = 20, base_epochs: int = 10, freeze_epochs: int = 2, holdout: float = 0.3,
-                    seed: int = 42, save: bool = True, on_progress: ProgressFn = no_progress) -> dict:
+def benchmark_adapt(
+    settings: Settings,
+    storage: Storage,
+    name: str,
+    per_class: list[int],
+    size: int = 128,
+    epochs: int = 20,
+    base_epochs: int = 10,
+    freeze_epochs: int = 2,
+    holdout: float = 0.3,
+    seed: int = 42,
+    save: bool = True,
+    on_progress: ProgressFn = no_progress,
+) -> dict:
     """Accuracy on the test part for scratch and adapted training at each ``per_class``; see the module docstring."""
     from engine.bench.preprocess import save_benchmark
 
@@ -109,19 +113,26 @@ def benchmark_adapt(settings: Settings, storage: Storage, name: str, per_class: 
             else:
                 model = keras.models.clone_model(starting)
                 model.set_weights(starting.get_weights())
-                config = TrainConfig(dataset=name, size=size, epochs=epochs, seed=seed, init_from="starting-model",
-                                     freeze_epochs=freeze_epochs)
+                config = TrainConfig(dataset=name, size=size, epochs=epochs, seed=seed, init_from="starting-model", freeze_epochs=freeze_epochs)
             t1 = time.perf_counter()
             _fit(tf, model, config.validate(), x, y, chosen)
             seconds = time.perf_counter() - t1
-            runs.append({"per_class": n, "method": method, "images": int(len(chosen)), "seconds": round(seconds, 1),
-                         **_accuracy(model, x, y, test)})
+            runs.append({"per_class": n, "method": method, "images": int(len(chosen)), "seconds": round(seconds, 1), **_accuracy(model, x, y, test)})
             on_progress(len(runs) + 1, plan, f"{method}, {n} per class: accuracy {runs[-1]['accuracy']:.3f}")
-    result = {"kind": "adapt", "dataset": name, "images": int(len(y)), "size": size, "per_class": per_class,
-              "epochs": epochs, "freeze_epochs": freeze_epochs, "seed": seed,
-              "parts": {"starting_model": int(len(start)), "pool": int(len(pool)), "test": int(len(test))},
-              "starting_model": {"epochs": base_epochs, "seconds": round(base_seconds, 1), **baseline},
-              "runs": runs, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    result = {
+        "kind": "adapt",
+        "dataset": name,
+        "images": int(len(y)),
+        "size": size,
+        "per_class": per_class,
+        "epochs": epochs,
+        "freeze_epochs": freeze_epochs,
+        "seed": seed,
+        "parts": {"starting_model": int(len(start)), "pool": int(len(pool)), "test": int(len(test))},
+        "starting_model": {"epochs": base_epochs, "seconds": round(base_seconds, 1), **baseline},
+        "runs": runs,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     if save:
         save_benchmark(settings, storage, result)
     return result
@@ -132,15 +143,18 @@ def plain_reading(result: dict) -> str:
     by = {(r["per_class"], r["method"]): r["accuracy"] for r in result["runs"]}
     smallest, largest = min(result["per_class"]), max(result["per_class"])
     gap = by[(smallest, "adapted")] - by[(smallest, "scratch")]
-    text = (f"With {smallest} labelled scans per class, the adapted model scored {by[(smallest, 'adapted')]:.1%} on "
-            f"{result['parts']['test']:,} scans neither side trained on, and the one trained from scratch "
-            f"{by[(smallest, 'scratch')]:.1%}: transfer bought {gap * 100:+.1f} points. ")
+    text = (
+        f"With {smallest} labelled scans per class, the adapted model scored {by[(smallest, 'adapted')]:.1%} on "
+        f"{result['parts']['test']:,} scans neither side trained on, and the one trained from scratch "
+        f"{by[(smallest, 'scratch')]:.1%}: transfer bought {gap * 100:+.1f} points. "
+    )
     gap_large = by[(largest, "adapted")] - by[(largest, "scratch")]
     start = result["starting_model"]["accuracy"]
-    text += (f"At {largest} per class the gap is {gap_large * 100:+.1f} points; the starting model alone, before any "
-             f"adaptation, scored {start:.1%}.")
+    text += f"At {largest} per class the gap is {gap_large * 100:+.1f} points; the starting model alone, before any adaptation, scored {start:.1%}."
     if max(by[(n, "adapted")] for n in result["per_class"]) <= start:
-        text += (" Adapting did not beat the starting model here: the held-out scans come from the same collection it "
-                 "learnt from, so there was no shift to adapt to. The curve shows what a trained start is worth when "
-                 "labelled scans are few.")
+        text += (
+            " Adapting did not beat the starting model here: the held-out scans come from the same collection it "
+            "learnt from, so there was no shift to adapt to. The curve shows what a trained start is worth when "
+            "labelled scans are few."
+        )
     return text

@@ -12,8 +12,9 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.settings import REPO_ROOT, Settings
 from engine.hdfs.storage import Storage
+from engine.png import png_bytes
+from engine.settings import REPO_ROOT, Settings
 
 
 def _jpeg(img: Image.Image) -> bytes:
@@ -46,26 +47,26 @@ def non_mri_images(seed: int = 0) -> list[tuple[str, bytes]]:
         except (OSError, TypeError):
             continue
     for j in range(10):
-        out.append((f"noise-uniform-{j}.png", _png(Image.fromarray(rng.integers(0, 256, (224, 224), dtype=np.uint8)))))
-        out.append((f"noise-gauss-{j}.png", _png(Image.fromarray(np.clip(rng.normal(120, 40, (224, 224)), 0, 255).astype(np.uint8)))))
+        out.append((f"noise-uniform-{j}.png", png_bytes(Image.fromarray(rng.integers(0, 256, (224, 224), dtype=np.uint8)))))
+        out.append((f"noise-gauss-{j}.png", png_bytes(Image.fromarray(np.clip(rng.normal(120, 40, (224, 224)), 0, 255).astype(np.uint8)))))
     for level in (0, 30, 128, 255):
-        out.append((f"blank-{level}.png", _png(Image.new("L", (224, 224), level))))
+        out.append((f"blank-{level}.png", png_bytes(Image.new("L", (224, 224), level))))
     for j in range(6):
         g = np.tile(np.linspace(0, 255, 224, dtype=np.float32), (224, 1))
-        out.append((f"gradient-{j}.png", _png(Image.fromarray(np.rot90(g, j % 4).astype(np.uint8)))))
+        out.append((f"gradient-{j}.png", png_bytes(Image.fromarray(np.rot90(g, j % 4).astype(np.uint8)))))
         c = (np.indices((224, 224)).sum(axis=0) // (8 + 4 * j)) % 2 * 255
-        out.append((f"checker-{j}.png", _png(Image.fromarray(c.astype(np.uint8)))))
+        out.append((f"checker-{j}.png", png_bytes(Image.fromarray(c.astype(np.uint8)))))
         img = Image.new("L", (224, 224), 255)
         draw = ImageDraw.Draw(img)
         for line in range(12):
             draw.text((8, 8 + 17 * line), f"Lorem ipsum dolor {j}-{line} sit amet", fill=0)
-        out.append((f"text-{j}.png", _png(img)))
+        out.append((f"text-{j}.png", png_bytes(img)))
         img = Image.new("L", (224, 224), int(rng.integers(0, 60)))
         draw = ImageDraw.Draw(img)
         for _ in range(8):
             x0, y0 = rng.integers(0, 180, 2)
             draw.ellipse([int(x0), int(y0), int(x0 + rng.integers(20, 80)), int(y0 + rng.integers(20, 80))], fill=int(rng.integers(80, 255)))
-        out.append((f"shapes-{j}.png", _png(img)))
+        out.append((f"shapes-{j}.png", png_bytes(img)))
     return out
 
 
@@ -77,18 +78,12 @@ def _kind(name: str) -> str:
     return name.split("-")[0]
 
 
-def _png(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def benchmark_refusal(settings: Settings, storage: Storage, model_id: str | None = None, real_limit: int = 600) -> dict:
     """Share of non-MRI images refused, and share of real held-out scans wrongly refused."""
-    from engine.data import datasets
     from engine.clinic.classify import Classifier
+    from engine.data import datasets
     from engine.ml.inference import load_model
-    from engine.ml.training import run_dir
+    from engine.ml.runs import run_dir
 
     clf = Classifier(load_model(settings, storage, model_id))
     fakes = non_mri_images()
@@ -105,11 +100,14 @@ def benchmark_refusal(settings: Settings, storage: Storage, model_id: str | None
     false_refusals = [{"path": p, "reason": a.reason} for (p, _), a in zip(real, real_answers) if a.rejected]
     return {
         "model": clf.model_id,
-        "non_mri": len(fakes), "non_mri_refused": sum(a.rejected for a in fake_answers),
+        "non_mri": len(fakes),
+        "non_mri_refused": sum(a.rejected for a in fake_answers),
         "non_mri_refused_share": sum(a.rejected for a in fake_answers) / len(fakes),
         "by_kind": {k: {"n": len(v), "refused": int(sum(v))} for k, v in sorted(by_kind.items())},
-        "real_scans": len(real), "real_from": "the model's validation split" if val_file.exists() else dataset,
-        "real_falsely_refused": len(false_refusals), "real_falsely_refused_share": len(false_refusals) / max(1, len(real)),
+        "real_scans": len(real),
+        "real_from": "the model's validation split" if val_file.exists() else dataset,
+        "real_falsely_refused": len(false_refusals),
+        "real_falsely_refused_share": len(false_refusals) / max(1, len(real)),
         "false_refusal_examples": false_refusals[:10],
         "uncertain_share_of_real": sum(a.uncertain for a in real_answers) / max(1, len(real)),
     }
@@ -133,17 +131,22 @@ def benchmark_speed(settings: Settings, storage: Storage, model_id: str | None =
     t0 = time.perf_counter()
     clf.classify(batch)
     batch_s = time.perf_counter() - t0
-    code = ("import time; t0=time.perf_counter(); from engine.settings import get_settings; from engine.hdfs.storage import Storage; "
-            "from engine.ml.inference import load_model; from engine.clinic.classify import Classifier; import sys; "
-            f"c=Classifier(load_model(get_settings(), Storage(get_settings()), {model_id!r})); "
-            f"c.classify([('x', open({str(sample[0])!r}, 'rb').read())]); print(time.perf_counter()-t0)")
+    code = (
+        "import time; t0=time.perf_counter(); from engine.settings import get_settings; from engine.hdfs.storage import Storage; "
+        "from engine.ml.inference import load_model; from engine.clinic.classify import Classifier; import sys; "
+        f"c=Classifier(load_model(get_settings(), Storage(get_settings()), {model_id!r})); "
+        f"c.classify([('x', open({str(sample[0])!r}, 'rb').read())]); print(time.perf_counter()-t0)"
+    )
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT, check=True)
     cold_total = time.perf_counter() - t0
     ms = sorted(t * 1000 for t in single)
     return {
-        "model": clf.model_id, "repeats": repeats,
-        "single_ms_p50": round(statistics.median(ms), 1), "single_ms_p95": round(ms[int(0.95 * (len(ms) - 1))], 1),
+        "model": clf.model_id,
+        "repeats": repeats,
+        "single_ms_p50": round(statistics.median(ms), 1),
+        "single_ms_p95": round(ms[int(0.95 * (len(ms) - 1))], 1),
         "batch_100_s": round(batch_s, 2),
-        "cold_start_s": round(float(out.stdout.strip().splitlines()[-1]), 2), "cold_start_with_interpreter_s": round(cold_total, 2),
+        "cold_start_s": round(float(out.stdout.strip().splitlines()[-1]), 2),
+        "cold_start_with_interpreter_s": round(cold_total, 2),
     }

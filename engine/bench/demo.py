@@ -18,16 +18,15 @@ import logging
 import re
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from engine.data import datasets
-
-from engine.ml import registry
 from engine.errors import InputError, StorageError
+from engine.hdfs.storage import Storage
+from engine.ml import registry
 from engine.progress import ProgressFn, no_progress
 from engine.settings import REPO_ROOT, Settings
-from engine.hdfs.storage import Storage
 from engine.textutil import write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -48,28 +47,46 @@ class Step:
 
 
 STEPS = (
-    Step("store", "Store the scans in HDFS",
-         "The 40 sample scans are checked one by one (type, size, class folder) and uploaded to HDFS. Each file is "
-         "split into blocks and every block is kept on two DataNodes, so losing one machine loses nothing. A packed "
-         "Parquet copy is written too, because thousands of tiny files are the slowest thing HDFS and Spark can read."),
-    Step("blocks", "Blocks and replicas",
-         "The NameNode knows where each block lives. Here is the packed copy's block map: every block on two different "
-         "DataNodes. Forty one-per-scan files cost the NameNode forty entries and forty nearly empty blocks; the packed "
-         "copy costs a handful."),
-    Step("preprocess", "Preprocess with Spark",
-         "Spark reads the packed copy from HDFS in partitions, runs the same per-image function on each partition in "
-         "parallel Python workers (decode, greyscale, resize, contrast stretch) and writes Parquet back to HDFS."),
-    Step("train", "Train with Elephas",
-         "Elephas copies the Keras model to each Spark worker, trains a copy on each partition of the data and averages "
-         "the weights after every epoch. A real run, but tiny: three epochs on 30 of the 40 scans (10 are kept back to "
-         "validate) show the mechanics, not a good model (the shipped one trained the same way, with 2 workers, for 30 epochs on 5,708 scans)."),
-    Step("speedup", "Measure the speed-up",
-         "The same preprocessing, timed on this machine: a plain Python loop, a process pool, and Spark with 1 and 2 "
-         "workers. On 40 images Spark's fixed costs (starting Python workers, scheduling, writing to HDFS) dominate, "
-         "which is the lesson: parallelism pays only when there is enough work to share."),
-    Step("classify", "Classify a scan, explained",
-         "The shipped model answers for one scan with calibrated probabilities and a Grad-CAM heat map of the regions "
-         "that drove the answer. Answers below 70% confidence are flagged for review; non-MRI images are refused."),
+    Step(
+        "store",
+        "Store the scans in HDFS",
+        "The 40 sample scans are checked one by one (type, size, class folder) and uploaded to HDFS. Each file is "
+        "split into blocks and every block is kept on two DataNodes, so losing one machine loses nothing. A packed "
+        "Parquet copy is written too, because thousands of tiny files are the slowest thing HDFS and Spark can read.",
+    ),
+    Step(
+        "blocks",
+        "Blocks and replicas",
+        "The NameNode knows where each block lives. Here is the packed copy's block map: every block on two different "
+        "DataNodes. Forty one-per-scan files cost the NameNode forty entries and forty nearly empty blocks; the packed "
+        "copy costs a handful.",
+    ),
+    Step(
+        "preprocess",
+        "Preprocess with Spark",
+        "Spark reads the packed copy from HDFS in partitions, runs the same per-image function on each partition in "
+        "parallel Python workers (decode, greyscale, resize, contrast stretch) and writes Parquet back to HDFS.",
+    ),
+    Step(
+        "train",
+        "Train with Elephas",
+        "Elephas copies the Keras model to each Spark worker, trains a copy on each partition of the data and averages "
+        "the weights after every epoch. A real run, but tiny: three epochs on 30 of the 40 scans (10 are kept back to "
+        "validate) show the mechanics, not a good model (the shipped one trained the same way, with 2 workers, for 30 epochs on 5,708 scans).",
+    ),
+    Step(
+        "speedup",
+        "Measure the speed-up",
+        "The same preprocessing, timed on this machine: a plain Python loop, a process pool, and Spark with 1 and 2 "
+        "workers. On 40 images Spark's fixed costs (starting Python workers, scheduling, writing to HDFS) dominate, "
+        "which is the lesson: parallelism pays only when there is enough work to share.",
+    ),
+    Step(
+        "classify",
+        "Classify a scan, explained",
+        "The shipped model answers for one scan with calibrated probabilities and a Grad-CAM heat map of the regions "
+        "that drove the answer. Answers below 70% confidence are flagged for review; non-MRI images are refused.",
+    ),
 )
 
 
@@ -110,9 +127,14 @@ class _State:
 
     def __init__(self, folder: Path):
         self.path = folder / "state.json"
-        self.data = {"started": time.time(), "ended": None, "seconds": None, "budget_s": BUDGET_S, "error": None,
-                     "steps": [{"key": s.key, "title": s.title, "narration": s.narration, "status": "waiting",
-                                "seconds": None, "result": None} for s in STEPS]}
+        self.data = {
+            "started": time.time(),
+            "ended": None,
+            "seconds": None,
+            "budget_s": BUDGET_S,
+            "error": None,
+            "steps": [{"key": s.key, "title": s.title, "narration": s.narration, "status": "waiting", "seconds": None, "result": None} for s in STEPS],
+        }
         self.save()
 
     def step(self, key: str) -> dict:
@@ -184,13 +206,17 @@ def _store(storage: Storage, on_progress: ProgressFn) -> dict:
     if storage.exists(datasets.dataset_dir(DEMO_DATASET)):
         storage.delete(datasets.dataset_dir(DEMO_DATASET), recursive=True)  # the demo's own copy, from last time
     r = ingest_dataset(storage, SAMPLE_DIR, DEMO_DATASET, on_progress=on_progress)
-    return {"stored": r["stored"], "per_class": r.get("per_class"), "rejected": len(r.get("rejected", [])),
-            "bytes": r["bytes_stored"], "path": datasets.dataset_dir(DEMO_DATASET)}
+    return {
+        "stored": r["stored"],
+        "per_class": r.get("per_class"),
+        "rejected": len(r.get("rejected", [])),
+        "bytes": r["bytes_stored"],
+        "path": datasets.dataset_dir(DEMO_DATASET),
+    }
 
 
 def _blocks(settings: Settings, storage: Storage) -> dict:
-    packed = sorted((e for e in storage.list(datasets.packed_dir(DEMO_DATASET)) if e["name"].endswith(".parquet")),
-                    key=lambda e: e["length"], reverse=True)
+    packed = sorted((e for e in storage.list(datasets.packed_dir(DEMO_DATASET)) if e["name"].endswith(".parquet")), key=lambda e: e["length"], reverse=True)
     biggest = storage.blocks(packed[0]["path"])
     manifest = datasets.read_manifest(storage, DEMO_DATASET)
     report = datasets.small_files_report(manifest, settings.block_size, [int(e["length"]) for e in packed])
@@ -251,24 +277,43 @@ def _remove_old_demo_models(settings: Settings, storage: Storage) -> None:
 
 
 def _train(settings: Settings, storage: Storage, on_progress: ProgressFn) -> dict:
-    from engine.ml.training import TrainConfig, TrainingMode, train
+    from engine.ml.config import TrainConfig, TrainingMode
+    from engine.ml.training import train
 
     _remove_old_demo_models(settings, storage)
-    config = TrainConfig(dataset=DEMO_DATASET, mode=TrainingMode.SYNCHRONOUS, workers=DEMO_WORKERS, epochs=DEMO_EPOCHS,
-                         batch_size=8, val_fraction=0.25, warmup_epochs=1, seed=7)
+    config = TrainConfig(
+        dataset=DEMO_DATASET, mode=TrainingMode.SYNCHRONOUS, workers=DEMO_WORKERS, epochs=DEMO_EPOCHS, batch_size=8, val_fraction=0.25, warmup_epochs=1, seed=7
+    )
     card = train(settings, storage, config, on_progress=on_progress)
-    return {"model_id": card["model_id"], "mode": config.mode, "workers": config.workers, "epochs": config.epochs,
-            "train_images": card["training"]["train_images"], "val_images": card["training"]["val_images"],
-            "seconds": card["training"]["seconds"], "history": card["history"],
-            "val_accuracy": card["validation"]["accuracy"]}
+    return {
+        "model_id": card["model_id"],
+        "mode": config.mode,
+        "workers": config.workers,
+        "epochs": config.epochs,
+        "train_images": card["training"]["train_images"],
+        "val_images": card["training"]["val_images"],
+        "seconds": card["training"]["seconds"],
+        "history": card["history"],
+        "val_accuracy": card["validation"]["accuracy"],
+    }
 
 
 def _speedup(settings: Settings, storage: Storage, on_progress: ProgressFn) -> dict:
     from engine.bench.preprocess import benchmark_preprocess
     from engine.data.preprocess import Method
 
-    r = benchmark_preprocess(settings, storage, DEMO_DATASET, workers=[1, DEMO_WORKERS], repeat=1, size=DEMO_SIZE,
-                             inputs=("packed",), methods=(Method.SPARK_ARROW,), save=False, on_progress=on_progress)
+    r = benchmark_preprocess(
+        settings,
+        storage,
+        DEMO_DATASET,
+        workers=[1, DEMO_WORKERS],
+        repeat=1,
+        size=DEMO_SIZE,
+        inputs=("packed",),
+        methods=(Method.SPARK_ARROW,),
+        save=False,
+        on_progress=on_progress,
+    )
     return {k: r[k] for k in ("images", "cores", "runs", "amdahl", "size", "workers")}
 
 
@@ -289,5 +334,11 @@ def _classify(settings: Settings, storage: Storage, folder: Path) -> dict:
         answer.grey.convert("L").save(folder / "scan.png")
         if answer.cam is not None:
             overlay(answer.grey, answer.cam).save(folder / "heatmap.png")
-    return {"model_id": classifier.model_id, "file": scan.name, "true_class": scan.parent.name, **answer.to_json(),
-            "scan_png": str(folder / "scan.png"), "heatmap_png": str(folder / "heatmap.png") if answer.cam is not None else None}
+    return {
+        "model_id": classifier.model_id,
+        "file": scan.name,
+        "true_class": scan.parent.name,
+        **answer.to_json(),
+        "scan_png": str(folder / "scan.png"),
+        "heatmap_png": str(folder / "heatmap.png") if answer.cam is not None else None,
+    }

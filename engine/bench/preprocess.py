@@ -17,25 +17,20 @@ import signal
 import statistics
 import time
 
-import pyarrow as pa
-
-from engine.data import datasets
 from engine.bench.amdahl import fit_amdahl
 from engine.data.pixels import prepare_or_error
 from engine.data.preprocess import Method, prepare_table, read_packed, spark_prepare
+from engine.hdfs.storage import Storage
 from engine.progress import ProgressFn, no_progress
 from engine.settings import REPO_ROOT, Settings, get_settings
 from engine.spark.session import hdfs_uri, spark_session
-from engine.hdfs.storage import Storage
 
 logger = logging.getLogger(__name__)
-
 
 
 def benchmarks_root() -> str:
     """``<MRI_HDFS_ROOT>/benchmarks``: saved speed experiments."""
     return get_settings().hdfs_path("benchmarks")
-
 
 
 def _pool_chunk(args: tuple[list[bytes], int]) -> int:
@@ -49,7 +44,7 @@ def _median(values: list[float]) -> float:
 
 def _time_pool(contents: list[bytes], size: int, workers: int) -> float:
     chunk = max(1, len(contents) // (workers * 8))
-    parts = [(contents[i:i + chunk], size) for i in range(0, len(contents), chunk)]
+    parts = [(contents[i : i + chunk], size) for i in range(0, len(contents), chunk)]
     ctx = mp.get_context("fork")
     t0 = time.perf_counter()
     # The CLI turns SIGTERM into KeyboardInterrupt (so a cancelled job unwinds); forked workers inherit that, and the
@@ -87,10 +82,18 @@ def _spark_phases(spark, settings: Settings, name: str, size: int, method: Metho
     return {"read": t_read, "compute": t_compute, "write": t_write, "images": count}
 
 
-def benchmark_preprocess(settings: Settings, storage: Storage, name: str, workers: list[int] | None = None,
-                         repeat: int = 3, size: int = 128, inputs: tuple[str, ...] = ("packed", "files"),
-                         methods: tuple[Method, ...] = (Method.SPARK_RDD, Method.SPARK_ARROW), save: bool = True,
-                         on_progress: ProgressFn = no_progress) -> dict:
+def benchmark_preprocess(
+    settings: Settings,
+    storage: Storage,
+    name: str,
+    workers: list[int] | None = None,
+    repeat: int = 3,
+    size: int = 128,
+    inputs: tuple[str, ...] = ("packed", "files"),
+    methods: tuple[Method, ...] = (Method.SPARK_RDD, Method.SPARK_ARROW),
+    save: bool = True,
+    on_progress: ProgressFn = no_progress,
+) -> dict:
     """Run the preprocessing benchmark and return it; with ``save``, also keep it in HDFS and the run folder."""
     cores = os.cpu_count() or 1
     workers = sorted(set(workers or range(1, cores + 1)))
@@ -113,15 +116,31 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
         prepare_table(table, size)
         seq.append(time.perf_counter() - t0)
         tick("sequential")
-    runs.append({"method": "sequential", "input": "packed", "workers": 1, "seconds_median": _median(seq),
-                 "seconds_all": [round(t, 3) for t in seq], "breakdown": {"compute": _median(seq)}})
+    runs.append(
+        {
+            "method": "sequential",
+            "input": "packed",
+            "workers": 1,
+            "seconds_median": _median(seq),
+            "seconds_all": [round(t, 3) for t in seq],
+            "breakdown": {"compute": _median(seq)},
+        }
+    )
     for k in workers:
         times = []
         for _ in range(repeat):
             times.append(_time_pool(contents, size, k))
             tick(f"process pool x{k}")
-        runs.append({"method": "pool", "input": "packed", "workers": k, "seconds_median": _median(times),
-                     "seconds_all": [round(t, 3) for t in times], "breakdown": {"compute": _median(times)}})
+        runs.append(
+            {
+                "method": "pool",
+                "input": "packed",
+                "workers": k,
+                "seconds_median": _median(times),
+                "seconds_all": [round(t, 3) for t in times],
+                "breakdown": {"compute": _median(times)},
+            }
+        )
 
     out = f"{benchmarks_root()}/scratch/{name}-{size}px"
     for k in workers:
@@ -144,20 +163,35 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
                     # As many instrumented runs as repeats: their medians are the breakdown.
                     parts = [_spark_phases(spark, settings, name, size, method, input_kind, out) for _ in range(repeat)]
                     tick(f"{method} {input_kind} x{k}: phases")
-                    runs.append({
-                        "method": str(method), "input": input_kind, "workers": k,
-                        "seconds_median": _median(totals), "seconds_all": [round(t, 3) for t in totals],
-                        "breakdown": {"session_start": round(session_s, 3), "python_worker_start": round(worker_start_s, 3),
-                                      "read": _median([p["read"] for p in parts]),
-                                      "compute": _median([p["compute"] for p in parts]),
-                                      "write": _median([p["write"] for p in parts])},
-                        "compute_all": [round(p["compute"], 3) for p in parts],
-                    })
+                    runs.append(
+                        {
+                            "method": str(method),
+                            "input": input_kind,
+                            "workers": k,
+                            "seconds_median": _median(totals),
+                            "seconds_all": [round(t, 3) for t in totals],
+                            "breakdown": {
+                                "session_start": round(session_s, 3),
+                                "python_worker_start": round(worker_start_s, 3),
+                                "read": _median([p["read"] for p in parts]),
+                                "compute": _median([p["compute"] for p in parts]),
+                                "write": _median([p["write"] for p in parts]),
+                            },
+                            "compute_all": [round(p["compute"], 3) for p in parts],
+                        }
+                    )
     storage.delete(out, recursive=True)
     arrow = {r["workers"]: r["compute_all"] for r in runs if r["method"] == "spark-arrow" and r["input"] == "packed"}
     result = {
-        "kind": "preprocess", "dataset": name, "images": n, "size": size, "cores": cores, "repeat": repeat, "warmup_runs": 1,
-        "workers": workers, "runs": runs,
+        "kind": "preprocess",
+        "dataset": name,
+        "images": n,
+        "size": size,
+        "cores": cores,
+        "repeat": repeat,
+        "warmup_runs": 1,
+        "workers": workers,
+        "runs": runs,
         "amdahl": {**fit_amdahl(arrow), "fitted_on": "spark-arrow, packed input, compute stage"},
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -169,8 +203,12 @@ def benchmark_preprocess(settings: Settings, storage: Storage, name: str, worker
 def machine() -> dict:
     """Where a measurement ran: timings only compare within one machine (and one run)."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
-    return {"cores": os.cpu_count(), "memory_gib": round(memory / 2**30), "platform": platform.platform(terse=True),
-            "processor": platform.processor() or platform.machine()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 2**30),
+        "platform": platform.platform(terse=True),
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
 def save_benchmark(settings: Settings, storage: Storage, result: dict) -> str:

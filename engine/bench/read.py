@@ -6,14 +6,13 @@ import statistics
 import time
 
 from engine.data import datasets
+from engine.hdfs.storage import Storage
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
 from engine.spark.session import hdfs_uri, spark_session
-from engine.hdfs.storage import Storage
 
 
-def benchmark_read(settings: Settings, storage: Storage, name: str, repeat: int = 3, master: str | None = None,
-                   on_progress: ProgressFn = no_progress) -> dict:
+def benchmark_read(settings: Settings, storage: Storage, name: str, repeat: int = 3, master: str | None = None, on_progress: ProgressFn = no_progress) -> dict:
     """Time Spark reading every byte of dataset ``name`` both ways, ``repeat`` times each (warm session).
 
     Returns ``{"dataset", "images", "bytes", "runs": [{"input", "seconds_median", "seconds_all", "files", "partitions"}]}``.
@@ -41,10 +40,23 @@ def benchmark_read(settings: Settings, storage: Storage, name: str, repeat: int 
                 times.append(time.perf_counter() - t0)
                 parts = df.rdd.getNumPartitions()
                 step += 1
-            runs.append({"input": kind, "seconds_median": round(statistics.median(times), 3),
-                         "seconds_all": [round(t, 3) for t in times], "bytes_read": int(total or 0), "partitions": parts})
+            runs.append(
+                {
+                    "input": kind,
+                    "seconds_median": round(statistics.median(times), 3),
+                    "seconds_all": [round(t, 3) for t in times],
+                    "bytes_read": int(total or 0),
+                    "partitions": parts,
+                }
+            )
     on_progress(2 * repeat, 2 * repeat, "done")
     by = {r["input"]: r for r in runs}
-    return {"dataset": name, "images": int(len(manifest)), "bytes": int(manifest["bytes"].sum()), "repeat": repeat,
-            "master": master or settings.spark_master, "runs": runs,
-            "packed_speedup": round(by["files"]["seconds_median"] / by["packed"]["seconds_median"], 2)}
+    return {
+        "dataset": name,
+        "images": int(len(manifest)),
+        "bytes": int(manifest["bytes"].sum()),
+        "repeat": repeat,
+        "master": master or settings.spark_master,
+        "runs": runs,
+        "packed_speedup": round(by["files"]["seconds_median"] / by["packed"]["seconds_median"], 2),
+    }

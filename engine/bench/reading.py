@@ -22,21 +22,24 @@ def plain_reading(result: dict) -> str:
     fixed = max(r["breakdown"].get("session_start", 0) for r in spark) + b.get("python_worker_start", 0)
     per_image_seq = seq / max(n, 1)
     per_image_spark = best["seconds_median"] / max(n, 1)
-    text = (f"On {count(result['cores'], 'core')}, {n:,} images took {seconds(seq)} in a sequential loop and "
-            f"{seconds(best['seconds_median'])} with Spark at {count(best['workers'], 'worker')} (plus {seconds(fixed)} once "
-            "to start the JVM and Python workers). ")
+    text = (
+        f"On {count(result['cores'], 'core')}, {n:,} images took {seconds(seq)} in a sequential loop and "
+        f"{seconds(best['seconds_median'])} with Spark at {count(best['workers'], 'worker')} (plus {seconds(fixed)} once "
+        "to start the JVM and Python workers). "
+    )
     if per_image_spark < per_image_seq:
         break_even = fixed / (per_image_seq - per_image_spark)
-        text += (f"Spark's fixed start-up of {seconds(fixed)} only pays off above about {break_even:,.0f} images; "
-                 "below that the sequential loop wins. ")
+        text += f"Spark's fixed start-up of {seconds(fixed)} only pays off above about {break_even:,.0f} images; below that the sequential loop wins. "
     else:
         text += "Per image, Spark was not faster than the loop on this data: its per-task overhead outweighs the work. "
     if pool:
         best_pool = min(pool, key=lambda r: r["seconds_median"])
-        text += (f"A local process pool needed {seconds(best_pool['seconds_median'])} at "
-                 f"{count(best_pool['workers'], 'worker')}: Spark took {ratio(best['seconds_median'] / best_pool['seconds_median'])} "
-                 "as long here, the price of reading from HDFS, scheduling tasks and writing replicated Parquet, in return "
-                 "for scaling past one machine.")
+        text += (
+            f"A local process pool needed {seconds(best_pool['seconds_median'])} at "
+            f"{count(best_pool['workers'], 'worker')}: Spark took {ratio(best['seconds_median'] / best_pool['seconds_median'])} "
+            "as long here, the price of reading from HDFS, scheduling tasks and writing replicated Parquet, in return "
+            "for scaling past one machine."
+        )
     return text
 
 
@@ -44,11 +47,15 @@ def caveats(result: dict) -> list[str]:
     """Why this measurement cannot show speed-up well, if it cannot (too little data, one repeat, one worker count)."""
     out = []
     if result["images"] < TOO_FEW_IMAGES:
-        out.append(f"Only {result['images']:,} images: fixed costs swamp the work, so speed-ups here say little. Measure "
-                   f"a dataset of at least {TOO_FEW_IMAGES:,} images (the full Kaggle set has 5,708) to see parallelism pay.")
+        out.append(
+            f"Only {result['images']:,} images: fixed costs swamp the work, so speed-ups here say little. Measure "
+            f"a dataset of at least {TOO_FEW_IMAGES:,} images (the full Kaggle set has 5,708) to see parallelism pay."
+        )
     if result.get("repeat", 1) < 2:
-        out.append("One repeat: every time is a single sample, and on a shared machine two runs of the same thing differ "
-                   "by tenths of a second. Use 3 repeats to compare methods.")
+        out.append(
+            "One repeat: every time is a single sample, and on a shared machine two runs of the same thing differ "
+            "by tenths of a second. Use 3 repeats to compare methods."
+        )
     if len(set(result.get("workers", []))) < 2:
         out.append("One worker count: speed-up needs at least two (e.g. 1,2).")
     return out

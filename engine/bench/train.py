@@ -5,11 +5,13 @@ from __future__ import annotations
 import statistics
 import time
 
+from engine.hdfs.storage import Storage
 from engine.ml import registry
+from engine.ml.config import TrainConfig, TrainingMode
+from engine.ml.runs import read_history
+from engine.ml.training import train
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
-from engine.hdfs.storage import Storage
-from engine.ml.training import TrainConfig, TrainingMode, read_history, train
 
 DEFAULT_MODES = ("local", "synchronous", "asynchronous")
 
@@ -23,14 +25,23 @@ def _where_time_goes(history: list[dict]) -> dict:
     def median(values) -> float:
         return round(statistics.median(values), 2)
 
-    return {"worker_fit_seconds_median": median(h["worker_fit_seconds"] for h in rows),
-            "worker_setup_seconds_median": median(h["worker_setup_seconds"] for h in rows),
-            "driver_seconds_median": median(h["seconds"] - h["worker_fit_seconds"] - h["worker_setup_seconds"] for h in rows)}
+    return {
+        "worker_fit_seconds_median": median(h["worker_fit_seconds"] for h in rows),
+        "worker_setup_seconds_median": median(h["worker_setup_seconds"] for h in rows),
+        "driver_seconds_median": median(h["seconds"] - h["worker_fit_seconds"] - h["worker_setup_seconds"] for h in rows),
+    }
 
 
-def benchmark_train(settings: Settings, storage: Storage, name: str, workers: list[int] | None = None, epochs: int = 3,
-                    modes: tuple[str, ...] = DEFAULT_MODES, limit: int = 0,
-                    on_progress: ProgressFn = no_progress) -> dict:
+def benchmark_train(
+    settings: Settings,
+    storage: Storage,
+    name: str,
+    workers: list[int] | None = None,
+    epochs: int = 3,
+    modes: tuple[str, ...] = DEFAULT_MODES,
+    limit: int = 0,
+    on_progress: ProgressFn = no_progress,
+) -> dict:
     """Time per epoch (median), images/s and final validation accuracy for each mode and worker count."""
     from engine.bench.preprocess import save_benchmark
 
@@ -47,12 +58,21 @@ def benchmark_train(settings: Settings, storage: Storage, name: str, workers: li
         history = read_history(settings, card["model_id"])
         per_epoch = [h["seconds"] for h in history]
         images = card["training"]["train_images"]
-        runs.append({"method": "keras" if mode == TrainingMode.LOCAL else f"elephas-{mode}", "mode": mode, "workers": k,
-                     "seconds_median": round(statistics.median(per_epoch), 2), "seconds_best": min(per_epoch),
-                     "seconds_all": per_epoch,
-                     "images_per_second": round(images / statistics.median(per_epoch), 1),
-                     "val_accuracy": card["validation"]["accuracy"], "total_seconds": round(total, 1), "model": card["model_id"],
-                     **_where_time_goes(history)})
+        runs.append(
+            {
+                "method": "keras" if mode == TrainingMode.LOCAL else f"elephas-{mode}",
+                "mode": mode,
+                "workers": k,
+                "seconds_median": round(statistics.median(per_epoch), 2),
+                "seconds_best": min(per_epoch),
+                "seconds_all": per_epoch,
+                "images_per_second": round(images / statistics.median(per_epoch), 1),
+                "val_accuracy": card["validation"]["accuracy"],
+                "total_seconds": round(total, 1),
+                "model": card["model_id"],
+                **_where_time_goes(history),
+            }
+        )
         storage.delete(f"{registry.models_root()}/{card['model_id']}", recursive=True)  # experiment models are not kept
     on_progress(len(plan), len(plan), "done")
     base = next((r for r in runs if r["mode"] == "local"), None)
@@ -61,7 +81,14 @@ def benchmark_train(settings: Settings, storage: Storage, name: str, workers: li
         # This machine's speed jumps between two levels (~1.5x apart) for minutes at a time; the best epochs
         # compare runs that each had the fast level at least once.
         r["best_vs_keras_best"] = round(r["seconds_best"] / base["seconds_best"], 2) if base else None
-    result = {"kind": "train", "dataset": name, "epochs": epochs, "workers": workers, "limit": limit, "runs": runs,
-              "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    result = {
+        "kind": "train",
+        "dataset": name,
+        "epochs": epochs,
+        "workers": workers,
+        "limit": limit,
+        "runs": runs,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     save_benchmark(settings, storage, result)
     return result

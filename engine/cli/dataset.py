@@ -6,27 +6,27 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.data import duplicates
-
-from engine.data import datasets
-
-from engine.data import stats
 from engine.classes import CLASSES
-from engine.settings import Settings
+from engine.data import datasets, duplicates, stats
 from engine.hdfs.storage import Storage
+from engine.settings import Settings
 
 
 def add_parser(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("dataset", parents=[common], help="ingest, list, describe and audit datasets in HDFS",
-                       description="Datasets in HDFS under /mri/datasets/<name>/.")
+    p = sub.add_parser(
+        "dataset", parents=[common], help="ingest, list, describe and audit datasets in HDFS", description="Datasets in HDFS under /mri/datasets/<name>/."
+    )
     p.add_argument("action", choices=["ingest", "list", "stats", "audit", "fetch"])
     p.add_argument("target", nargs="?", help="ingest: SRC folder or .zip; stats/audit: dataset name")
     p.add_argument("--name", help="ingest: dataset name (default: the folder or zip name)")
     p.add_argument("--split", default="train", help="ingest: split for <class>/<image> trees (default train)")
-    p.add_argument("--threshold", type=int, default=duplicates.NEAR_THRESHOLD,
-                   help=f"audit: near-duplicate Hamming threshold in bits (default {duplicates.NEAR_THRESHOLD})")
-    p.add_argument("--remove-source", action="store_true",
-                   help="ingest: delete SRC afterwards, whatever the outcome, if it is an upload in <run>/uploads")
+    p.add_argument(
+        "--threshold",
+        type=int,
+        default=duplicates.NEAR_THRESHOLD,
+        help=f"audit: near-duplicate Hamming threshold in bits (default {duplicates.NEAR_THRESHOLD})",
+    )
+    p.add_argument("--remove-source", action="store_true", help="ingest: delete SRC afterwards, whatever the outcome, if it is an upload in <run>/uploads")
     p.add_argument("--refresh", action="store_true", help="stats: recompute even if cached")
     p.set_defaults(handler=cmd_dataset)
 
@@ -38,10 +38,12 @@ def _default_name(src: Path) -> str:
 
 
 def _ingest_text(r: dict) -> str:
-    lines = [f"Dataset {r['dataset']!r}: stored {r['stored']} new image(s), skipped {r['duplicates_skipped']} already stored, "
-             f"rejected {len(r['rejected'])} ({r['seconds']:.1f} s, {r['files_per_second']} files/s).",
-             "  new per class: " + ", ".join(f"{c} {r['per_class'][c]}" for c in CLASSES),
-             f"  the dataset now holds {r['dataset_images']} image(s)."]
+    lines = [
+        f"Dataset {r['dataset']!r}: stored {r['stored']} new image(s), skipped {r['duplicates_skipped']} already stored, "
+        f"rejected {len(r['rejected'])} ({r['seconds']:.1f} s, {r['files_per_second']} files/s).",
+        "  new per class: " + ", ".join(f"{c} {r['per_class'][c]}" for c in CLASSES),
+        f"  the dataset now holds {r['dataset_images']} image(s).",
+    ]
     for rej in r["rejected"][:20]:
         lines.append(f"  rejected {rej['path']}: {rej['reason']}")
     if len(r["rejected"]) > 20:
@@ -55,8 +57,7 @@ def cmd_dataset(args, settings: Settings, progress) -> tuple[dict, str]:
     storage = Storage(settings)
     if args.action == "list":
         found = datasets.list_datasets(storage)
-        lines = [f"{d['name']:<20} {d['images']:>6} images  " + ", ".join(f"{c} {d['per_class'][c]}" for c in CLASSES)
-                 for d in found]
+        lines = [f"{d['name']:<20} {d['images']:>6} images  " + ", ".join(f"{c} {d['per_class'][c]}" for c in CLASSES) for d in found]
         return {"datasets": found}, "\n".join(lines) or "No datasets yet; `python -m engine dataset ingest SRC` adds one."
     if args.action == "fetch":
         from engine.data.kaggle import fetch_kaggle
@@ -66,9 +67,8 @@ def cmd_dataset(args, settings: Settings, progress) -> tuple[dict, str]:
     if not args.target:
         raise_usage(f"dataset {args.action} needs a {'source folder or zip' if args.action == 'ingest' else 'dataset name'}.")
     if args.action == "ingest":
-        from engine.data.ingest import ingest_dataset
-
         from engine.bench.demo import DEMO_DATASET
+        from engine.data.ingest import ingest_dataset
 
         src = Path(args.target).expanduser()
         name = args.name or _default_name(src)
@@ -96,8 +96,10 @@ def cmd_dataset(args, settings: Settings, progress) -> tuple[dict, str]:
     result = {"dataset": args.target, **duplicates.audit_manifest(frame, threshold=args.threshold)}
     datasets.replace_file(storage, f"{datasets.dataset_dir(args.target)}/duplicates.json", json.dumps(result).encode())
     progress(1, 1, "done")
-    text = (f"{args.target}: {result['images']} images, {result['unique_images']} unique after grouping duplicates\n"
-            f"  exact duplicate groups: {result['exact_groups']} ({result['exact_duplicate_images']} redundant copies)\n"
-            f"  near-duplicate groups (<= {result['threshold_bits']} bits): {result['near_groups']}\n"
-            f"  groups spanning splits: {result['cross_split']}; with conflicting labels: {result['conflicting_labels']}")
+    text = (
+        f"{args.target}: {result['images']} images, {result['unique_images']} unique after grouping duplicates\n"
+        f"  exact duplicate groups: {result['exact_groups']} ({result['exact_duplicate_images']} redundant copies)\n"
+        f"  near-duplicate groups (<= {result['threshold_bits']} bits): {result['near_groups']}\n"
+        f"  groups spanning splits: {result['cross_split']}; with conflicting labels: {result['conflicting_labels']}"
+    )
     return result, text

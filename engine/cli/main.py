@@ -14,18 +14,16 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from engine.cli import dataset
-
-from engine.hdfs import cluster
-
-from engine.jobs import store as jobs
 from engine.errors import EngineError, InputError
+from engine.hdfs import cluster, probes
+from engine.hdfs.storage import Storage
+from engine.jobs import store as jobs
 from engine.progress import EventFile, TerminalBar, fan_out, no_progress
 from engine.settings import Settings, get_settings
-from engine.hdfs.storage import Storage
 from engine.textutil import human_bytes
 
 logger = logging.getLogger("engine")
@@ -37,7 +35,7 @@ def cmd_cluster(args, settings: Settings, progress) -> tuple[dict, str]:
     say = lambda msg: progress(0, None, msg)  # noqa: E731
     if args.action == "up":
         if not settings.hdfs_managed:
-            status = cluster.cluster_status(settings)
+            status = probes.cluster_status(settings)
             return {"started": [], "managed": False, **status}, f"Using the existing cluster at {settings.namenode_http}; nothing to start."
         result = cluster.cluster_up(settings, on_progress=say)
         if result["started"]:
@@ -54,13 +52,18 @@ def cmd_cluster(args, settings: Settings, progress) -> tuple[dict, str]:
         fn = cluster.stop_daemon if args.action == "stop-node" else cluster.start_daemon
         changed = fn(settings, args.name)
         verb = "stopped" if args.action == "stop-node" else "started"
-        return {"name": args.name, verb: changed}, f"{args.name} {verb}." if changed else f"{args.name} was already {'stopped' if verb == 'stopped' else 'running'}."
-    status = cluster.cluster_status(settings)
+        return {
+            "name": args.name,
+            verb: changed,
+        }, f"{args.name} {verb}." if changed else f"{args.name} was already {'stopped' if verb == 'stopped' else 'running'}."
+    status = probes.cluster_status(settings)
     nn = status["namenode"]
     lines = [f"NameNode {nn['url']}: {'live' if nn['live'] else 'NOT ANSWERING'}" + (" (safe mode)" if nn.get("safemode") else "")]
     for dn in status["datanodes"]:
-        lines.append(f"  {dn['name']:<10} {dn['host']:<16} {'live' if dn['live'] else 'DEAD':<5} "
-                     f"used {human_bytes(dn['used_bytes'])} of {human_bytes(dn['capacity_bytes'])}, blocks {dn.get('blocks')}")
+        lines.append(
+            f"  {dn['name']:<10} {dn['host']:<16} {'live' if dn['live'] else 'DEAD':<5} "
+            f"used {human_bytes(dn['used_bytes'])} of {human_bytes(dn['capacity_bytes'])}, blocks {dn.get('blocks')}"
+        )
     return status, "\n".join(lines)
 
 
@@ -68,12 +71,13 @@ def cmd_hdfs(args, settings: Settings, progress) -> tuple[dict, str]:
     storage = Storage(settings)
     if args.action == "ls":
         entries = storage.list(args.path)
-        lines = [f"{'d' if e['type'] == 'directory' else '-'} {e['replication'] or '-':>2} {human_bytes(e['length']):>10}  {e['path']}"
-                 for e in entries]
+        lines = [f"{'d' if e['type'] == 'directory' else '-'} {e['replication'] or '-':>2} {human_bytes(e['length']):>10}  {e['path']}" for e in entries]
         return {"path": args.path, "entries": entries}, "\n".join(lines) or f"{args.path} is empty."
     info = storage.blocks(args.path)
-    lines = [f"{info['path']}: {human_bytes(info['length'])} in {len(info['blocks'])} block(s) of up to "
-             f"{human_bytes(info['block_size'])}, replication {info['replication']}"]
+    lines = [
+        f"{info['path']}: {human_bytes(info['length'])} in {len(info['blocks'])} block(s) of up to "
+        f"{human_bytes(info['block_size'])}, replication {info['replication']}"
+    ]
     for b in info["blocks"]:
         lines.append(f"  blk_{b['block_id']}  offset {b['offset']:>10}  {human_bytes(b['length']):>10}  on {', '.join(b['hosts'])}")
     return info, "\n".join(lines)
@@ -104,30 +108,50 @@ def cmd_preprocess(args, settings: Settings, progress) -> tuple[dict, str]:
 
     if args.workers is not None and args.workers < 1:
         raise_usage("--workers must be at least 1.")
-    r = preprocess_dataset(settings, Storage(settings), args.dataset, size=args.size, workers=args.workers,
-                           method=args.method, master=args.master, on_progress=progress)
-    text = (f"Prepared {r['images']} images of {r['dataset']} at {r['size']} px with {r['method']} on {r['master']} "
-            f"in {r['seconds']:.1f} s -> {r['output']} ({r['files']} files, {human_bytes(r['bytes'])}, {r['blocks']} blocks)")
+    r = preprocess_dataset(
+        settings, Storage(settings), args.dataset, size=args.size, workers=args.workers, method=args.method, master=args.master, on_progress=progress
+    )
+    text = (
+        f"Prepared {r['images']} images of {r['dataset']} at {r['size']} px with {r['method']} on {r['master']} "
+        f"in {r['seconds']:.1f} s -> {r['output']} ({r['files']} files, {human_bytes(r['bytes'])}, {r['blocks']} blocks)"
+    )
     for f in r["failed"][:10]:
         text += f"\n  unreadable: {f['path']}: {f['reason']}"
     return r, text
 
 
 def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
-    from engine.ml.training import TrainConfig, train
+    from engine.ml.config import TrainConfig
+    from engine.ml.training import train
 
-    config = TrainConfig(dataset=args.dataset, arch=args.arch, mode=args.mode, workers=args.workers, epochs=args.epochs,
-                         batch_size=args.batch_size, size=args.size, learning_rate=args.learning_rate,
-                         weight_decay=args.weight_decay,
-                         frequency=args.frequency, weights=args.weights, seed=args.seed, limit=args.limit,
-                         threads=args.threads, freeze_epochs=args.freeze_epochs, unfreeze=args.unfreeze,
-                         finetune_learning_rate=args.finetune_learning_rate, init_from=args.init_from or "")
+    config = TrainConfig(
+        dataset=args.dataset,
+        arch=args.arch,
+        mode=args.mode,
+        workers=args.workers,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        size=args.size,
+        learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
+        frequency=args.frequency,
+        weights=args.weights,
+        seed=args.seed,
+        limit=args.limit,
+        threads=args.threads,
+        freeze_epochs=args.freeze_epochs,
+        unfreeze=args.unfreeze,
+        finetune_learning_rate=args.finetune_learning_rate,
+        init_from=args.init_from or "",
+    )
     card = train(settings, Storage(settings), config, resume=args.resume, on_progress=progress)
     v = card["validation"]
-    text = (f"Model {card['model_id']}: validation accuracy {v['accuracy']:.4f} "
-            f"(95% CI {v['accuracy_ci95'][0]:.3f}-{v['accuracy_ci95'][1]:.3f}, n={v['n']}), macro F1 {v['macro_f1']:.4f}, "
-            f"glioma recall {v['per_class']['glioma']['recall']:.3f}, ECE {v['ece']:.3f}; "
-            f"trained in {card['training']['seconds']:.0f} s, registered in /mri/models/{card['model_id']}/")
+    text = (
+        f"Model {card['model_id']}: validation accuracy {v['accuracy']:.4f} "
+        f"(95% CI {v['accuracy_ci95'][0]:.3f}-{v['accuracy_ci95'][1]:.3f}, n={v['n']}), macro F1 {v['macro_f1']:.4f}, "
+        f"glioma recall {v['per_class']['glioma']['recall']:.3f}, ECE {v['ece']:.3f}; "
+        f"trained in {card['training']['seconds']:.0f} s, registered in /mri/models/{card['model_id']}/"
+    )
     return card, text
 
 
@@ -142,10 +166,11 @@ class PartialFailure(EngineError):
 
 
 def cmd_classify(args, settings: Settings, progress) -> tuple[dict, str]:
-    from engine.ml import registry
     from engine.clinic.classify import Classifier, log_answers, read_uploads
-    from engine.clinic.gradcam import overlay, png_bytes
+    from engine.clinic.gradcam import overlay
     from engine.clinic.report import report_pdf
+    from engine.ml import registry
+    from engine.png import png_bytes
 
     storage = Storage(settings)
     # Decode and screen first: hostile or unreadable files are answered without loading TensorFlow at all.
@@ -168,10 +193,15 @@ def cmd_classify(args, settings: Settings, progress) -> tuple[dict, str]:
                 (args.explain / f"{stem}-gradcam.png").write_bytes(png_bytes(overlay(a.grey, a.cam)))
             if not a.rejected:  # a refusal gets no report: there is no answer to report
                 (args.explain / f"{stem}-report.pdf").write_bytes(report_pdf(a, card))
-    result = {"results": [a.to_json() for a in answers],
-              "model": {"id": card["model_id"], "architecture": card["architecture"],
-                        "validation_accuracy": card["validation"]["accuracy"],
-                        "temperature": float(card.get("temperature", 1.0))}}
+    result = {
+        "results": [a.to_json() for a in answers],
+        "model": {
+            "id": card["model_id"],
+            "architecture": card["architecture"],
+            "validation_accuracy": card["validation"]["accuracy"],
+            "temperature": float(card.get("temperature", 1.0)),
+        },
+    }
     lines = []
     for a in answers:
         if a.rejected:
@@ -182,8 +212,7 @@ def cmd_classify(args, settings: Settings, progress) -> tuple[dict, str]:
     text = "\n".join(lines)
     bad = [a for a in answers if a.bad_input]
     if bad:
-        raise PartialFailure(f"{len(bad)} of {len(answers)} file(s) could not be read: " + "; ".join(f"{a.file}: {a.reason}" for a in bad),
-                             result, text)
+        raise PartialFailure(f"{len(bad)} of {len(answers)} file(s) could not be read: " + "; ".join(f"{a.file}: {a.reason}" for a in bad), result, text)
     return result, text
 
 
@@ -196,8 +225,7 @@ def read_upload(path: Path) -> bytes | InputError:
             return InputError("the file does not exist or is not a regular file.")  # no name: reasons are audit-logged
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return InputError(f"the file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit for one "
-                              "scan (not read).")
+            return InputError(f"the file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit for one scan (not read).")
         with open(path, "rb") as fh:
             return fh.read(MAX_FILE_BYTES + 1)
     except OSError as err:
@@ -208,14 +236,18 @@ def cmd_evaluate(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine.ml.evaluate import evaluate_model
 
     r = evaluate_model(settings, Storage(settings), args.model, args.data, args.train_manifest, on_progress=progress)
-    lines = [f"{r['model']} on {r['data']}: accuracy {r['accuracy']:.4f} (95% CI {r['accuracy_ci95'][0]:.3f}-"
-             f"{r['accuracy_ci95'][1]:.3f}, n={r['n']}), macro F1 {r['macro_f1']:.4f}, ECE {r['ece']:.3f}"]
+    lines = [
+        f"{r['model']} on {r['data']}: accuracy {r['accuracy']:.4f} (95% CI {r['accuracy_ci95'][0]:.3f}-"
+        f"{r['accuracy_ci95'][1]:.3f}, n={r['n']}), macro F1 {r['macro_f1']:.4f}, ECE {r['ece']:.3f}"
+    ]
     for cls, m in r["per_class"].items():
         lines.append(f"  {cls:<11} precision {m['precision']:.3f} recall {m['recall']:.3f} f1 {m['f1']:.3f} support {m['support']}")
     if "leak_free" in r:
         lf = r["leak_free"]
-        lines.append(f"  leak-free (no duplicate in {lf['train_manifest']}): accuracy {lf['accuracy']:.4f} on {lf['n']} images "
-                     f"({lf['excluded_duplicates_of_training']} excluded)")
+        lines.append(
+            f"  leak-free (no duplicate in {lf['train_manifest']}): accuracy {lf['accuracy']:.4f} on {lf['n']} images "
+            f"({lf['excluded_duplicates_of_training']} excluded)"
+        )
     return r, "\n".join(lines)
 
 
@@ -239,14 +271,18 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
         hdfs_card = f"{registry.models_root()}/{args.model_id}/card.json"
         if storage.exists(hdfs_card):
             storage.write(hdfs_card, (folder / "card.json").read_bytes(), overwrite=True)
-        return ({"model_id": args.model_id, "model_sha256": card["model_sha256"]},
-                f"{args.model_id}: its card now records SHA-256 {card['model_sha256']}; only this exact file will load.")
+        return (
+            {"model_id": args.model_id, "model_sha256": card["model_sha256"]},
+            f"{args.model_id}: its card now records SHA-256 {card['model_sha256']}; only this exact file will load.",
+        )
     if args.action == "promote":
         registry.promote(settings, storage, args.model_id)
         return {"default": args.model_id}, f"{args.model_id} is now the default model."
     cards = registry.list_models(settings, storage)
-    lines = [f"{'*' if c['default'] else ' '} {c['model_id']:<45} {c['source']:<8} val acc "
-             f"{c['validation']['accuracy']:.4f} (n={c['validation']['n']})" for c in cards]
+    lines = [
+        f"{'*' if c['default'] else ' '} {c['model_id']:<45} {c['source']:<8} val acc {c['validation']['accuracy']:.4f} (n={c['validation']['n']})"
+        for c in cards
+    ]
     return {"models": cards}, "\n".join(lines) or "No models yet."
 
 
@@ -272,13 +308,17 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
 
         if args.kind == "classify":
             r = benchmark_speed(settings, Storage(settings), args.model)
-            return r, (f"{r['model']}: one scan (classification + Grad-CAM) p50 {r['single_ms_p50']} ms, p95 {r['single_ms_p95']} ms "
-                       f"over {r['repeats']}; a batch of 100 in {r['batch_100_s']} s; cold start to first answer {r['cold_start_s']} s "
-                       f"({r['cold_start_with_interpreter_s']} s with the interpreter start)")
+            return r, (
+                f"{r['model']}: one scan (classification + Grad-CAM) p50 {r['single_ms_p50']} ms, p95 {r['single_ms_p95']} ms "
+                f"over {r['repeats']}; a batch of 100 in {r['batch_100_s']} s; cold start to first answer {r['cold_start_s']} s "
+                f"({r['cold_start_with_interpreter_s']} s with the interpreter start)"
+            )
         r = benchmark_refusal(settings, Storage(settings), args.model)
-        lines = [f"{r['model']}: refused {r['non_mri_refused']} of {r['non_mri']} non-MRI images ({r['non_mri_refused_share']:.1%}); "
-                 f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "
-                 f"{r['real_from']})"]
+        lines = [
+            f"{r['model']}: refused {r['non_mri_refused']} of {r['non_mri']} non-MRI images ({r['non_mri_refused_share']:.1%}); "
+            f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "
+            f"{r['real_from']})"
+        ]
         lines += [f"  {k:<10} refused {v['refused']}/{v['n']}" for k, v in r["by_kind"].items()]
         return r, "\n".join(lines)
     if not args.dataset:
@@ -289,43 +329,68 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
         return cmd_adapt(args, settings, progress)
     if args.kind == "train":
         from engine.bench.train import DEFAULT_MODES, benchmark_train
-        from engine.ml.training import TrainingMode
+        from engine.ml.config import TrainingMode
 
         modes = tuple(m.strip() for m in args.modes.split(",") if m.strip()) if args.modes else DEFAULT_MODES
         unknown = [m for m in modes if m not in set(TrainingMode)]
         if unknown:
             raise_usage(f"--modes {','.join(unknown)} is unknown; use {', '.join(TrainingMode)}.")
-        r = benchmark_train(settings, Storage(settings), args.dataset, workers=_worker_list(args.workers), epochs=args.epochs or 3,
-                            modes=modes, limit=args.limit, on_progress=progress)
-        lines = [f"Training {r['dataset']} for {r['epochs']} epochs per run (median seconds per epoch):",
-                 f"  {'method':<24} {'workers':>7} {'s/epoch':>8} {'img/s':>7} {'vs keras':>8} {'val acc':>8}"]
+        r = benchmark_train(
+            settings,
+            Storage(settings),
+            args.dataset,
+            workers=_worker_list(args.workers),
+            epochs=args.epochs or 3,
+            modes=modes,
+            limit=args.limit,
+            on_progress=progress,
+        )
+        lines = [
+            f"Training {r['dataset']} for {r['epochs']} epochs per run (median seconds per epoch):",
+            f"  {'method':<24} {'workers':>7} {'s/epoch':>8} {'img/s':>7} {'vs keras':>8} {'val acc':>8}",
+        ]
         for x in r["runs"]:
-            lines.append(f"  {x['method']:<24} {x['workers']:>7} {x['seconds_median']:>8.1f} {x['images_per_second']:>7.1f} "
-                         f"{x['time_vs_keras'] or 0:>8.2f} {x['val_accuracy']:>8.3f}"
-                         + (f"   workers fit {x['worker_fit_seconds_median']:.1f} s, set-up {x['worker_setup_seconds_median']:.1f} s, "
-                            f"driver {x['driver_seconds_median']:.1f} s" if "worker_fit_seconds_median" in x else ""))
+            lines.append(
+                f"  {x['method']:<24} {x['workers']:>7} {x['seconds_median']:>8.1f} {x['images_per_second']:>7.1f} "
+                f"{x['time_vs_keras'] or 0:>8.2f} {x['val_accuracy']:>8.3f}"
+                + (
+                    f"   workers fit {x['worker_fit_seconds_median']:.1f} s, set-up {x['worker_setup_seconds_median']:.1f} s, "
+                    f"driver {x['driver_seconds_median']:.1f} s"
+                    if "worker_fit_seconds_median" in x
+                    else ""
+                )
+            )
         return r, "\n".join(lines)
     if args.kind == "preprocess":
         from engine.bench.preprocess import benchmark_preprocess
 
-        r = benchmark_preprocess(settings, Storage(settings), args.dataset, workers=_worker_list(args.workers),
-                                 repeat=args.repeat, size=args.size, on_progress=progress)
-        lines = [f"Preprocessing {r['images']} images of {r['dataset']} at {r['size']} px on {r['cores']} cores "
-                 f"(median of {r['repeat']}; Spark session start not counted):",
-                 f"  {'method':<12} {'input':<7} {'workers':>7} {'seconds':>8} {'read':>6} {'compute':>8} {'write':>6} {'session':>8}"]
+        r = benchmark_preprocess(
+            settings, Storage(settings), args.dataset, workers=_worker_list(args.workers), repeat=args.repeat, size=args.size, on_progress=progress
+        )
+        lines = [
+            f"Preprocessing {r['images']} images of {r['dataset']} at {r['size']} px on {r['cores']} cores "
+            f"(median of {r['repeat']}; Spark session start not counted):",
+            f"  {'method':<12} {'input':<7} {'workers':>7} {'seconds':>8} {'read':>6} {'compute':>8} {'write':>6} {'session':>8}",
+        ]
         for run in r["runs"]:
             b = run["breakdown"]
-            lines.append(f"  {run['method']:<12} {run['input']:<7} {run['workers']:>7} {run['seconds_median']:>8.2f} "
-                         f"{b.get('read', 0):>6.2f} {b.get('compute', 0):>8.2f} {b.get('write', 0):>6.2f} {b.get('session_start', 0):>8.2f}")
+            lines.append(
+                f"  {run['method']:<12} {run['input']:<7} {run['workers']:>7} {run['seconds_median']:>8.2f} "
+                f"{b.get('read', 0):>6.2f} {b.get('compute', 0):>8.2f} {b.get('write', 0):>6.2f} {b.get('session_start', 0):>8.2f}"
+            )
         a = r["amdahl"]
         if a.get("serial_fraction") is not None:
-            lines.append(f"  Amdahl fit ({a['fitted_on']}): serial fraction {a['serial_fraction']:.3f} "
-                         f"(95% CI {a['serial_fraction_ci95'][0]:.3f}-{a['serial_fraction_ci95'][1]:.3f})")
+            lines.append(
+                f"  Amdahl fit ({a['fitted_on']}): serial fraction {a['serial_fraction']:.3f} "
+                f"(95% CI {a['serial_fraction_ci95'][0]:.3f}-{a['serial_fraction_ci95'][1]:.3f})"
+            )
         return r, "\n".join(lines)
     result = benchmark_read(settings, Storage(settings), args.dataset, repeat=args.repeat, master=args.master, on_progress=progress)
-    lines = [f"Reading {result['images']} images ({human_bytes(result['bytes'])}) of {result['dataset']} through Spark "
-             f"({result['master']}), median of {result['repeat']}:",
-             f"  {'input':<8} {'seconds':>8} {'partitions':>10}  all runs"]
+    lines = [
+        f"Reading {result['images']} images ({human_bytes(result['bytes'])}) of {result['dataset']} through Spark "
+        f"({result['master']}), median of {result['repeat']}:",
+        f"  {'input':<8} {'seconds':>8} {'partitions':>10}  all runs",
+    ]
     for r in result["runs"]:
         lines.append(f"  {r['input']:<8} {r['seconds_median']:>8.2f} {r['partitions']:>10}  {r['seconds_all']}")
     lines.append(f"  packed is {result['packed_speedup']}x faster than one file per scan")
@@ -390,37 +455,48 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
-    parser = _Parser(prog="python -m engine", description="Brain-MRI pipeline engine: HDFS, Spark, training, classification.",
-                     parents=[common])
+    parser = _Parser(prog="python -m engine", description="Brain-MRI pipeline engine: HDFS, Spark, training, classification.", parents=[common])
     parser.add_argument("--progress-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log INFO messages to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("cluster", parents=[common], help="start, stop or inspect the local HDFS",
-                       description="Start, stop or inspect the local HDFS (NameNode + DataNodes on loopback).")
+    p = sub.add_parser(
+        "cluster",
+        parents=[common],
+        help="start, stop or inspect the local HDFS",
+        description="Start, stop or inspect the local HDFS (NameNode + DataNodes on loopback).",
+    )
     p.add_argument("action", choices=["up", "down", "status", "stop-node", "start-node"])
     p.add_argument("name", nargs="?", help="daemon for stop-node/start-node, e.g. datanode2")
     p.set_defaults(handler=cmd_cluster)
 
     dataset.add_parser(sub, common)
 
-    p = sub.add_parser("hdfs", parents=[common], help="list HDFS paths and show a file's blocks",
-                       description="List an HDFS folder, or show a file's blocks and the DataNodes holding each replica.")
+    p = sub.add_parser(
+        "hdfs",
+        parents=[common],
+        help="list HDFS paths and show a file's blocks",
+        description="List an HDFS folder, or show a file's blocks and the DataNodes holding each replica.",
+    )
     p.add_argument("action", choices=["ls", "blocks"])
     p.add_argument("path", help="HDFS path, e.g. /mri")
     p.set_defaults(handler=cmd_hdfs)
 
-    p = sub.add_parser("jobs", parents=[common], help="list, show, start or cancel background jobs",
-                       description="Background jobs: any engine command run in its own process.")
+    p = sub.add_parser(
+        "jobs", parents=[common], help="list, show, start or cancel background jobs", description="Background jobs: any engine command run in its own process."
+    )
     p.add_argument("action", choices=["list", "show", "cancel", "start"])
     p.add_argument("id", nargs="?", help="job id for show/cancel")
     p.add_argument("command", nargs=argparse.REMAINDER, help="for start: the engine command to run, after --")
     p.set_defaults(handler=cmd_jobs)
 
-    p = sub.add_parser("preprocess", parents=[common], help="prepare a dataset's images with Spark into Parquet on HDFS",
-                       description="Decode, grey, resize and normalise every image with Spark; writes "
-                                   "/mri/datasets/<N>/prepared/<PX>px/.")
+    p = sub.add_parser(
+        "preprocess",
+        parents=[common],
+        help="prepare a dataset's images with Spark into Parquet on HDFS",
+        description="Decode, grey, resize and normalise every image with Spark; writes /mri/datasets/<N>/prepared/<PX>px/.",
+    )
     p.add_argument("dataset")
     p.add_argument("--size", type=int, default=128, help="output side in pixels (default 128)")
     p.add_argument("--workers", type=int, help="Spark local workers, local[K] (default: MRI_SPARK_MASTER)")
@@ -428,9 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--master", help="Spark master URL, e.g. spark://127.0.0.1:7077")
     p.set_defaults(handler=cmd_preprocess)
 
-    p = sub.add_parser("train", parents=[common], help="train a classifier (local Keras or Elephas on Spark)",
-                       description="Train on a preprocessed dataset; checkpoints every epoch, registers the model in "
-                                   "/mri/models/<id>/ with its card.")
+    p = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a classifier (local Keras or Elephas on Spark)",
+        description="Train on a preprocessed dataset; checkpoints every epoch, registers the model in /mri/models/<id>/ with its card.",
+    )
     p.add_argument("dataset")
     p.add_argument("--arch", default="compact", choices=["compact", "resnet50"])
     p.add_argument("--mode", default="local", choices=["local", "synchronous", "asynchronous", "hogwild"])
@@ -442,12 +521,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW decoupled weight decay")
     p.add_argument("--frequency", default="epoch", choices=["epoch", "batch"], help="Elephas weight exchange")
     p.add_argument("--weights", default="imagenet", help="resnet50: imagenet | none | PATH.weights.h5 (a ResNet50 base)")
-    p.add_argument("--init-from", metavar="MODEL_ID", help="adapt a registered model: start from its weights (its "
-                   "architecture and input size)")
-    p.add_argument("--freeze-epochs", type=int, default=0, help="transfer: epochs that train only the new head; then "
-                   "the top of the base is fine-tuned (0: one phase)")
-    p.add_argument("--unfreeze", type=float, help="transfer: share of the base's top layers fine-tuned after the frozen "
-                   "epochs, BatchNorm excepted (default 0.2; 1.0 with --init-from)")
+    p.add_argument("--init-from", metavar="MODEL_ID", help="adapt a registered model: start from its weights (its architecture and input size)")
+    p.add_argument(
+        "--freeze-epochs", type=int, default=0, help="transfer: epochs that train only the new head; then the top of the base is fine-tuned (0: one phase)"
+    )
+    p.add_argument(
+        "--unfreeze",
+        type=float,
+        help="transfer: share of the base's top layers fine-tuned after the frozen epochs, BatchNorm excepted (default 0.2; 1.0 with --init-from)",
+    )
     p.add_argument("--finetune-learning-rate", type=float, default=1e-4, help="transfer: peak rate of the fine-tuning phase")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (0: all)")
@@ -455,37 +537,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const="latest", help="continue a killed run (default: the latest unfinished)")
     p.set_defaults(handler=cmd_train)
 
-    p = sub.add_parser("classify", parents=[common], help="classify scans (JPEG, PNG, DICOM) with explanations",
-                       description="Classify scans with the default (or given) model: calibrated probabilities, refusal of "
-                                   "non-MRI input, uncertainty flag; every answer goes to the audit log. Exit 2 if a file is unreadable.")
+    p = sub.add_parser(
+        "classify",
+        parents=[common],
+        help="classify scans (JPEG, PNG, DICOM) with explanations",
+        description="Classify scans with the default (or given) model: calibrated probabilities, refusal of "
+        "non-MRI input, uncertainty flag; every answer goes to the audit log. Exit 2 if a file is unreadable.",
+    )
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--model", help="model id or folder (default: the promoted or shipped model)")
     p.add_argument("--explain", type=Path, metavar="OUT_DIR", help="write a Grad-CAM PNG and a PDF report per scan here")
     p.add_argument("--frame", type=int, help="slice index for a multi-frame DICOM")
     p.set_defaults(handler=cmd_classify)
 
-    p = sub.add_parser("evaluate", parents=[common], help="metrics of a model on labelled data",
-                       description="Accuracy, macro F1, per-class figures, confusion matrix and ECE of a model on a "
-                                   "class-folder directory or an HDFS dataset.")
+    p = sub.add_parser(
+        "evaluate",
+        parents=[common],
+        help="metrics of a model on labelled data",
+        description="Accuracy, macro F1, per-class figures, confusion matrix and ECE of a model on a class-folder directory or an HDFS dataset.",
+    )
     p.add_argument("--model", help="model id or folder (default: the promoted or shipped model)")
     p.add_argument("--data", required=True, help="local class-folder directory (e.g. Kaggle's Testing/) or dataset name")
     p.add_argument("--train-manifest", help="training dataset: also report metrics on images not duplicated in it")
     p.set_defaults(handler=cmd_evaluate)
 
-    p = sub.add_parser("models", parents=[common], help="list the model registry or promote a model",
-                       description="Models in /mri/models and assets/models.")
-    p.add_argument("action", choices=["list", "promote", "ood", "ship", "seal"],
-                   help="ood: fit the refusal statistics from the training data; ship: copy a model into assets/models/; "
-                        "seal: record the SHA-256 of a model file you trust in its card (models without one do not load)")
+    p = sub.add_parser("models", parents=[common], help="list the model registry or promote a model", description="Models in /mri/models and assets/models.")
+    p.add_argument(
+        "action",
+        choices=["list", "promote", "ood", "ship", "seal"],
+        help="ood: fit the refusal statistics from the training data; ship: copy a model into assets/models/; "
+        "seal: record the SHA-256 of a model file you trust in its card (models without one do not load)",
+    )
     p.add_argument("model_id", nargs="?")
     p.set_defaults(handler=cmd_models)
 
-    p = sub.add_parser("benchmark", parents=[common], help="measure speed and print a table",
-                       description="Speed experiments on this machine; results are medians of --repeat runs.")
-    p.add_argument("kind", choices=["preprocess", "train", "read", "classify", "refusal", "adapt"],
-                   help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed; "
-                        "classify: latency of one scan, a batch, cold start; refusal: non-MRI refused vs real scans refused; "
-                        "adapt: accuracy from scratch vs adapted from a model, at a few scans per class")
+    p = sub.add_parser(
+        "benchmark",
+        parents=[common],
+        help="measure speed and print a table",
+        description="Speed experiments on this machine; results are medians of --repeat runs.",
+    )
+    p.add_argument(
+        "kind",
+        choices=["preprocess", "train", "read", "classify", "refusal", "adapt"],
+        help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed; "
+        "classify: latency of one scan, a batch, cold start; refusal: non-MRI refused vs real scans refused; "
+        "adapt: accuracy from scratch vs adapted from a model, at a few scans per class",
+    )
     p.add_argument("dataset", nargs="?", help="dataset (preprocess, read)")
     p.add_argument("--model", help="classify/refusal: model id (default: the default model)")
     p.add_argument("--repeat", type=int, default=3)
@@ -501,24 +599,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=float, default=0.3, help="adapt: share of the dataset the starting model never sees")
     p.set_defaults(handler=cmd_benchmark)
 
-    p = sub.add_parser("spark", parents=[common], help="start, stop or inspect a local Spark standalone cluster",
-                       description="A Spark standalone master and K one-core workers on loopback (spark://127.0.0.1:7077).")
+    p = sub.add_parser(
+        "spark",
+        parents=[common],
+        help="start, stop or inspect a local Spark standalone cluster",
+        description="A Spark standalone master and K one-core workers on loopback (spark://127.0.0.1:7077).",
+    )
     p.add_argument("action", choices=["up", "down", "status"])
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(handler=cmd_spark)
 
-    p = sub.add_parser("demo", parents=[common], help="run the whole pipeline on the shipped sample (Demo mode)",
-                       description="Ingest the shipped sample as dataset 'demo', show its blocks, preprocess it with Spark, "
-                                   "train briefly with Elephas, measure the speed-up and classify a scan. Touches only "
-                                   "the 'demo' dataset and its own models.")
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="run the whole pipeline on the shipped sample (Demo mode)",
+        description="Ingest the shipped sample as dataset 'demo', show its blocks, preprocess it with Spark, "
+        "train briefly with Elephas, measure the speed-up and classify a scan. Touches only "
+        "the 'demo' dataset and its own models.",
+    )
     p.set_defaults(handler=cmd_demo)
 
-    p = sub.add_parser("settings", parents=[common], help="show the effective settings (validates every MRI_* variable)",
-                       description="Show the settings read from MRI_* environment variables; a bad value is named.")
+    p = sub.add_parser(
+        "settings",
+        parents=[common],
+        help="show the effective settings (validates every MRI_* variable)",
+        description="Show the settings read from MRI_* environment variables; a bad value is named.",
+    )
     p.set_defaults(handler=cmd_settings)
 
-    p = sub.add_parser("sleep", parents=[common], help="diagnostic: a job that counts for N seconds",
-                       description="Diagnostic command: reports progress for N seconds (tests the job runner).")
+    p = sub.add_parser(
+        "sleep",
+        parents=[common],
+        help="diagnostic: a job that counts for N seconds",
+        description="Diagnostic command: reports progress for N seconds (tests the job runner).",
+    )
     p.add_argument("seconds", type=float)
     p.add_argument("--fail", action="store_true", help="fail at the end")
     p.set_defaults(handler=cmd_sleep)
@@ -547,8 +661,11 @@ def main(argv: list[str] | None = None) -> int:
     _fix_jobs_start(args)
     # Cancel (the job runner's SIGTERM) unwinds like Ctrl-C, so every rollback and `finally` runs.
     signal.signal(signal.SIGTERM, _interrupt)
-    logging.basicConfig(level=logging.INFO if (args.verbose or args.progress_file) else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if (args.verbose or args.progress_file) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     bar = TerminalBar() if not args.json else None
     callbacks: list[Callable] = [cb for cb in (bar, EventFile(args.progress_file) if args.progress_file else None) if cb]
     progress = fan_out(*callbacks) if callbacks else no_progress

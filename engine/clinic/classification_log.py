@@ -40,6 +40,14 @@ def read(settings: Settings, limit: int | None = None) -> list[dict]:
 
 
 def entry(result: dict, model_id: str, source: str) -> dict:
-    return {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sha256": result.get("sha256"), "model": model_id,
-            "label": result.get("label"), "probabilities": result.get("probabilities"), "uncertain": result.get("uncertain"),
-            "rejected": result.get("rejected"), "reason": result.get("reason"), "source": source}
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "sha256": result.get("sha256"),
+        "model": model_id,
+        "label": result.get("label"),
+        "probabilities": result.get("probabilities"),
+        "uncertain": result.get("uncertain"),
+        "rejected": result.get("rejected"),
+        "reason": result.get("reason"),
+        "source": source,
+    }

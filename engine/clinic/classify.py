@@ -12,15 +12,16 @@ import time
 import numpy as np
 from PIL import Image
 
-from engine.clinic import classification_log
-from engine.ml.calibration import calibrated_probabilities
 from engine.classes import CLASSES
-from engine.errors import InputError
-from engine.clinic.gradcam import Explainer, load_ood, mahalanobis
-from engine.data.pixels import prepare_pil
-from engine.ml.inference import LoadedModel
-from engine.numbers import probability as percent
+from engine.clinic import classification_log
 from engine.clinic.scans import Scan, read_scan
+from engine.data.pixels import prepare_pil
+from engine.errors import InputError
+from engine.ml.calibration import calibrated_probabilities
+from engine.ml.explainer import Explainer
+from engine.ml.inference import LoadedModel
+from engine.ml.ood import load_ood, mahalanobis
+from engine.numbers import probability as percent
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,25 +56,48 @@ class Answer:
     seconds: float = 0.0
 
     def to_json(self) -> dict:
-        return {"file": self.file, "label": self.label, "probabilities": self.probabilities, "uncertain": self.uncertain,
-                "rejected": self.rejected, "reason": self.reason, "sha256": self.sha256, "technical": self.technical,
-                "ood_distance": self.ood_distance, "burned_in_annotation": self.burned_in_annotation,
-                "time": self.time, "model": self.model}
+        return {
+            "file": self.file,
+            "label": self.label,
+            "probabilities": self.probabilities,
+            "uncertain": self.uncertain,
+            "rejected": self.rejected,
+            "reason": self.reason,
+            "sha256": self.sha256,
+            "technical": self.technical,
+            "ood_distance": self.ood_distance,
+            "burned_in_annotation": self.burned_in_annotation,
+            "time": self.time,
+            "model": self.model,
+        }
 
 
 # DICOM modalities that are certainly not MRI; "OT" (other) and secondary captures may hold an MRI slice, so they pass.
-NOT_MRI_MODALITIES = {"CT": "a CT", "NM": "a nuclear-medicine", "PT": "a PET", "US": "an ultrasound", "CR": "an X-ray",
-                      "DX": "an X-ray", "RG": "an X-ray", "MG": "a mammography", "XA": "an angiography",
-                      "RF": "a fluoroscopy", "IO": "a dental X-ray", "PX": "a panoramic X-ray", "OP": "an eye",
-                      "SM": "a microscopy", "ES": "an endoscopy", "XC": "a camera"}
+NOT_MRI_MODALITIES = {
+    "CT": "a CT",
+    "NM": "a nuclear-medicine",
+    "PT": "a PET",
+    "US": "an ultrasound",
+    "CR": "an X-ray",
+    "DX": "an X-ray",
+    "RG": "an X-ray",
+    "MG": "a mammography",
+    "XA": "an angiography",
+    "RF": "a fluoroscopy",
+    "IO": "a dental X-ray",
+    "PX": "a panoramic X-ray",
+    "OP": "an eye",
+    "SM": "a microscopy",
+    "ES": "an endoscopy",
+    "XC": "a camera",
+}
 
 
 def screen(scan: Scan) -> str | None:
     """A reason to refuse before the model looks, or None."""
     modality = str(scan.technical.get("Modality", "")).strip().upper() if scan.kind == "dicom" else ""
     if modality in NOT_MRI_MODALITIES:
-        return (f"The DICOM header says this is {NOT_MRI_MODALITIES[modality]} image (Modality {modality}), not an MRI; "
-                "the model reads brain MRI slices only.")
+        return f"The DICOM header says this is {NOT_MRI_MODALITIES[modality]} image (Modality {modality}), not an MRI; the model reads brain MRI slices only."
     if scan.colourfulness > COLOURFUL_ABOVE:
         return "This is a colour image, not a brain MRI slice (MRI is greyscale)."
     arr = np.asarray(scan.image.resize((128, 128)), dtype=np.float32)
@@ -116,8 +140,9 @@ def review_reason(label: str, top: float) -> tuple[bool, str | None]:
     if top < UNCERTAIN_BELOW:
         return True, f"Uncertain — review needed: the top probability is {percent(top)}."
     if label == "notumor" and top < NO_TUMOUR_CONFIDENT_ABOVE:
-        return True, (f"Review needed: “No tumour” at {percent(top)} is below the {NO_TUMOUR_CONFIDENT_ABOVE:.0%} this answer "
-                      "must reach to stand without a second look.")
+        return True, (
+            f"Review needed: “No tumour” at {percent(top)} is below the {NO_TUMOUR_CONFIDENT_ABOVE:.0%} this answer must reach to stand without a second look."
+        )
     return False, None
 
 
@@ -139,8 +164,7 @@ class Classifier:
     def model_id(self) -> str:
         return self.loaded.model_id
 
-    def classify(self, items: list[tuple[str, bytes | InputError]], frame: int | None = None, log: Settings | None = None,
-                 source: str = "cli") -> list[Answer]:
+    def classify(self, items: list[tuple[str, bytes | InputError]], frame: int | None = None, log: Settings | None = None, source: str = "cli") -> list[Answer]:
         """Classify (name, bytes) pairs; a bad file becomes a rejected Answer, the rest still run."""
         return self.answer(read_uploads(items, frame), log, source)
 
@@ -171,8 +195,10 @@ class Classifier:
                     ans.ood_distance = float(distances[k])
                     if distances[k] > self.ood["threshold"]:
                         ans.rejected = True
-                        ans.reason = ("This does not look like the brain MRI slices the model was trained on: it is further "
-                                      "from them than almost every real scan, so it is refused rather than guessed.")
+                        ans.reason = (
+                            "This does not look like the brain MRI slices the model was trained on: it is further "
+                            "from them than almost every real scan, so it is refused rather than guessed."
+                        )
                         continue
                 ans.cam = cams[k]  # only an answered scan gets a heat map: a refusal explains nothing
                 ans.label = CLASSES[int(np.argmax(probs[k]))]

@@ -12,13 +12,16 @@ from fpdf import FPDF
 
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.clinic.gradcam import overlay
+from engine.png import png_bytes
 from engine.settings import REPO_ROOT
 
 FONT_DIR = REPO_ROOT / "assets" / "fonts"
 FONT = "DejaVu"
 
-NOTICE = ("Decision support only. This result was produced by a machine-learning model and is not a diagnosis. "
-          "The responsible physician reviews the images and decides. The software is not a certified medical device.")
+NOTICE = (
+    "Decision support only. This result was produced by a machine-learning model and is not a diagnosis. "
+    "The responsible physician reviews the images and decides. The software is not a certified medical device."
+)
 
 
 def report_pdf(answer, model_card: dict) -> bytes:
@@ -35,16 +38,21 @@ def report_pdf(answer, model_card: dict) -> bytes:
     pdf.cell(0, 5, f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')}", new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 5, f"Image SHA-256: {answer.sha256}", new_x="LMARGIN", new_y="NEXT")
     if getattr(answer, "burned_in_annotation", False):
-        pdf.cell(0, 5, "Note: the file states that text is burnt into the image; it may show patient data.",
-                 new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 5, f"Model: {model_card['model_id']} ({model_card['architecture']}), validation accuracy "
-                   f"{model_card['validation']['accuracy']:.2%} on {model_card['validation']['n']} images", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, "Note: the file states that text is burnt into the image; it may show patient data.", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        5,
+        f"Model: {model_card['model_id']} ({model_card['architecture']}), validation accuracy "
+        f"{model_card['validation']['accuracy']:.2%} on {model_card['validation']['n']} images",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(3)
     y0 = pdf.get_y()
     if answer.grey is not None:
-        pdf.image(_png(answer.grey.convert("RGB").resize((256, 256))), x=10, y=y0, w=90, h=90)
+        pdf.image(io.BytesIO(png_bytes(answer.grey.convert("RGB").resize((256, 256)))), x=10, y=y0, w=90, h=90)
         if answer.cam is not None:
-            pdf.image(_png(overlay(answer.grey.resize((256, 256)), answer.cam)), x=110, y=y0, w=90, h=90)
+            pdf.image(io.BytesIO(png_bytes(overlay(answer.grey.resize((256, 256)), answer.cam))), x=110, y=y0, w=90, h=90)
         pdf.set_xy(10, y0 + 91)
         pdf.set_font(FONT, "I", 8)
         pdf.cell(90, 4, "Scan (as classified)")
@@ -55,8 +63,7 @@ def report_pdf(answer, model_card: dict) -> bytes:
     if answer.rejected:
         pdf.multi_cell(0, 7, f"Not classified: {answer.reason}", new_x="LMARGIN", new_y="NEXT")
     else:
-        pdf.cell(0, 8, f"Result: {CLASS_LABELS[answer.label]}" + ("  (UNCERTAIN - review needed)" if answer.uncertain else ""),
-                 new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 8, f"Result: {CLASS_LABELS[answer.label]}" + ("  (UNCERTAIN - review needed)" if answer.uncertain else ""), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", 10)
         for cls in CLASSES:
             p = answer.probabilities[cls]
@@ -66,8 +73,7 @@ def report_pdf(answer, model_card: dict) -> bytes:
             pdf.set_x(170)
             pdf.cell(20, 7, f"{p:.1%}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "I", 8)
-        pdf.cell(0, 5, f"Probabilities calibrated by temperature scaling (T = {model_card.get('temperature', 1):.2f}).",
-                 new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, f"Probabilities calibrated by temperature scaling (T = {model_card.get('temperature', 1):.2f}).", new_x="LMARGIN", new_y="NEXT")
     if answer.technical:
         pdf.ln(2)
         pdf.set_font(FONT, "", 8)
@@ -77,10 +83,3 @@ def report_pdf(answer, model_card: dict) -> bytes:
     pdf.set_fill_color(255, 243, 205)
     pdf.multi_cell(0, 5, NOTICE, border=1, fill=True)
     return bytes(pdf.output())
-
-
-def _png(img) -> io.BytesIO:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    buf.seek(0)
-    return buf

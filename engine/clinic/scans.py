@@ -18,11 +18,10 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from engine.errors import InputError
 from engine.data.image_checks import MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, MIN_SIDE, open_image
+from engine.errors import InputError
 
-TECHNICAL_TAGS = ("Modality", "Rows", "Columns", "PixelSpacing", "SliceThickness", "BitsStored", "PhotometricInterpretation",
-                  "MagneticFieldStrength")
+TECHNICAL_TAGS = ("Modality", "Rows", "Columns", "PixelSpacing", "SliceThickness", "BitsStored", "PhotometricInterpretation", "MagneticFieldStrength")
 MAX_FRAMES = 2_000  # a whole MR series is a few hundred slices; more is not a scan upload
 MAX_FRAME_BYTES = 128 * 1024 * 1024  # one decoded frame; a 40-megapixel 16-bit slice is 80 MB
 MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a deflated DICOM's dataset after inflation (a slice is a few MB)
@@ -74,8 +73,9 @@ def _inflate(zipped: bytes) -> bytes:
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     body = inflater.decompress(zipped, MAX_INFLATED_BYTES)
     if inflater.unconsumed_tail:
-        raise InputError(f"the deflated DICOM expands to over {MAX_INFLATED_BYTES // 2**20} MB, far more than a scan "
-                         "(refused as a possible decompression bomb).")
+        raise InputError(
+            f"the deflated DICOM expands to over {MAX_INFLATED_BYTES // 2**20} MB, far more than a scan (refused as a possible decompression bomb)."
+        )
     return body
 
 
@@ -90,7 +90,7 @@ def _parse_dicom(data: bytes):
     meta = _read_file_meta_info(fp)
     if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
         return pydicom.dcmread(io.BytesIO(data))
-    ds = read_dataset(io.BytesIO(_inflate(data[fp.tell():])), is_implicit_VR=False, is_little_endian=True)
+    ds = read_dataset(io.BytesIO(_inflate(data[fp.tell() :])), is_implicit_VR=False, is_little_endian=True)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian  # what the inflated bytes now are
     ds.file_meta = meta
     ds.set_original_encoding(False, True)
@@ -113,23 +113,19 @@ def _check_geometry(ds, frame: int | None) -> tuple[int, int | None]:
     samples = _declared(ds, "SamplesPerPixel", 1)
     bits = _declared(ds, "BitsAllocated", 16)
     if not (MIN_SIDE <= rows <= MAX_SIDE and MIN_SIDE <= cols <= MAX_SIDE) or rows * cols > MAX_PIXELS:
-        raise InputError(f"the DICOM header declares {cols}x{rows} pixels; a scan should be {MIN_SIDE} to {MAX_SIDE} px "
-                         "a side (refused before decoding).")
+        raise InputError(f"the DICOM header declares {cols}x{rows} pixels; a scan should be {MIN_SIDE} to {MAX_SIDE} px a side (refused before decoding).")
     if not 1 <= frames <= MAX_FRAMES or samples not in (1, 3) or bits not in (1, 8, 16, 32):
-        raise InputError(f"the DICOM header declares {frames} frames of {samples} samples at {bits} bits, "
-                         "which is not a scan this page can read.")
+        raise InputError(f"the DICOM header declares {frames} frames of {samples} samples at {bits} bits, which is not a scan this page can read.")
     decoded_bytes = rows * cols * samples * max(1, bits // 8)
     if decoded_bytes > MAX_FRAME_BYTES:
-        raise InputError(f"one DICOM frame would take {decoded_bytes / 2**20:.0f} MB, over the "
-                         f"{MAX_FRAME_BYTES // 2**20} MB limit (refused before decoding).")
+        raise InputError(f"one DICOM frame would take {decoded_bytes / 2**20:.0f} MB, over the {MAX_FRAME_BYTES // 2**20} MB limit (refused before decoding).")
     stored_bytes = math.ceil(rows * cols * samples * bits / 8) * frames
     if not ds.file_meta.TransferSyntaxUID.is_compressed and len(ds.PixelData) < stored_bytes:
         raise InputError("the DICOM pixel data is shorter than its header declares; the file is truncated or damaged.")
     if frames == 1:
         return 1, None
     if frame is None:
-        raise InputError(f"the DICOM file is a multi-frame series of {frames} slices; choose one slice (--frame N) or "
-                         "export a single 2D slice.")
+        raise InputError(f"the DICOM file is a multi-frame series of {frames} slices; choose one slice (--frame N) or export a single 2D slice.")
     if not 0 <= frame < frames:
         raise InputError(f"slice {frame} does not exist; the series has {frames} slices (0 to {frames - 1}).")
     return frames, frame

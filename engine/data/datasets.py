@@ -20,14 +20,14 @@ import pyarrow.parquet as pq
 
 from engine.classes import CLASSES
 from engine.errors import InputError, NotFoundError
-from engine.settings import get_settings
 from engine.hdfs.storage import Storage
-
+from engine.settings import get_settings
 
 
 def datasets_root() -> str:
     """``<MRI_HDFS_ROOT>/datasets``: every dataset's folder is under it."""
     return get_settings().hdfs_path("datasets")
+
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -112,8 +112,7 @@ def summarize(frame: pd.DataFrame) -> dict:
     """Counts per class and split, in the canonical class order."""
     per_class = {c: int((frame["class"] == c).sum()) for c in CLASSES}
     per_split = {s: int(n) for s, n in frame["split"].value_counts().sort_index().items()}
-    return {"images": int(len(frame)), "bytes": int(frame["bytes"].sum()) if len(frame) else 0,
-            "per_class": per_class, "per_split": per_split}
+    return {"images": int(len(frame)), "bytes": int(frame["bytes"].sum()) if len(frame) else 0, "per_class": per_class, "per_split": per_split}
 
 
 def list_datasets(storage: Storage) -> list[dict]:

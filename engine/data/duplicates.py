@@ -41,7 +41,7 @@ def near_pairs(hashes: np.ndarray, threshold: int, other: np.ndarray | None = No
     target = hashes if other is None else other
     out = []
     for start in range(0, len(hashes), chunk):
-        block = hashes[start:start + chunk]
+        block = hashes[start : start + chunk]
         dist = _POPCOUNT[block[:, None, :] ^ target[None, :, :]].sum(axis=2)
         ii, jj = np.nonzero(dist <= threshold)
         for i, j in zip(ii, jj):
@@ -87,8 +87,9 @@ def audit_manifest(frame: pd.DataFrame, threshold: int = NEAR_THRESHOLD) -> dict
     hashes = hash_array(frame["phash"])
     pairs = near_pairs(hashes, threshold) if n else []
     near_only = [(i, j, d) for i, j, d in pairs if sha[i] != sha[j]]
-    near_groups = [g for g in _components(n, [(i, j) for i, j, _ in near_only] + exact_edges)
-                   if len(set(sha[g])) > 1]  # a group of only byte-identical files is an exact group
+    near_groups = [
+        g for g in _components(n, [(i, j) for i, j, _ in near_only] + exact_edges) if len(set(sha[g])) > 1
+    ]  # a group of only byte-identical files is an exact group
 
     def spans(groups: list[list[int]], column: str) -> list[list[int]]:
         return [g for g in groups if frame.loc[g, column].nunique() > 1]
@@ -108,8 +109,16 @@ def audit_manifest(frame: pd.DataFrame, threshold: int = NEAR_THRESHOLD) -> dict
 
     def describe(i: int, j: int, dist: int, kind: str) -> dict:
         a, b = frame.loc[i], frame.loc[j]
-        return {"kind": kind, "distance": dist, "a": a["path"], "b": b["path"], "split_a": a["split"], "split_b": b["split"],
-                "class_a": a["class"], "class_b": b["class"]}
+        return {
+            "kind": kind,
+            "distance": dist,
+            "a": a["path"],
+            "b": b["path"],
+            "split_a": a["split"],
+            "split_b": b["split"],
+            "class_a": a["class"],
+            "class_b": b["class"],
+        }
 
     examples = [describe(i, j, 0, "exact") for i, j in exact_edges]
     examples += [describe(i, j, d, "near") for i, j, d in sorted(near_only, key=lambda t: t[2])]

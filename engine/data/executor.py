@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import signal
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,7 @@ def prepare_partition(rows, size: int, channels: int):
 
 def prepare_arrow(size: int, channels: int):
     """A mapInArrow function (closure over two ints only) preparing each image of a record batch."""
+
     def run(batches):
         import pyarrow as pa
 
@@ -73,9 +74,16 @@ def prepare_arrow(size: int, channels: int):
                 p, e = prepare_or_error(content, size, channels)
                 pixels.append(p)
                 errors.append(e)
-            yield pa.RecordBatch.from_pydict({
-                "path": cols["path"], "split": cols["split"], "class": cols["class"],
-                "label": pa.array([CLASS_INDEX.get(c, -1) for c in cols["class"]], pa.int32()), "sha256": cols["sha256"],
-                "pixels": pa.array(pixels, pa.binary()), "error": pa.array(errors, pa.string()),
-            })
+            yield pa.RecordBatch.from_pydict(
+                {
+                    "path": cols["path"],
+                    "split": cols["split"],
+                    "class": cols["class"],
+                    "label": pa.array([CLASS_INDEX.get(c, -1) for c in cols["class"]], pa.int32()),
+                    "sha256": cols["sha256"],
+                    "pixels": pa.array(pixels, pa.binary()),
+                    "error": pa.array(errors, pa.string()),
+                }
+            )
+
     return run

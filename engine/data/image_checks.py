@@ -55,8 +55,7 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
             if fmt not in ACCEPTED_FORMATS:
                 raise InputError(f"{name} is a {fmt} image; use JPEG or PNG (or DICOM on the Classify page).")
             if img.width * img.height > MAX_PIXELS:
-                raise InputError(f"{name} declares {img.width}x{img.height} pixels, too large to be a scan "
-                                 "(refused as a possible decompression bomb).")
+                raise InputError(f"{name} declares {img.width}x{img.height} pixels, too large to be a scan (refused as a possible decompression bomb).")
             img.load()  # full decode: a truncated JPEG fails here, not later
         except InputError:
             raise
@@ -76,8 +75,12 @@ def inspect_image(data: bytes, name: str = "the file") -> ImageInfo:
     """Validate and describe an image (size, mode, hashes); raises InputError for junk."""
     img = open_image(data, name)
     return ImageInfo(
-        width=img.width, height=img.height, mode=img.mode, format=img.format,
-        sha256=sha256_hex(data), phash=str(imagehash.phash(img.convert("L"), hash_size=PHASH_SIZE)),
+        width=img.width,
+        height=img.height,
+        mode=img.mode,
+        format=img.format,
+        sha256=sha256_hex(data),
+        phash=str(imagehash.phash(img.convert("L"), hash_size=PHASH_SIZE)),
     )
 
 

@@ -23,14 +23,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine.data import datasets
 from engine.classes import CLASSES
-from engine.data.lock import dataset_lock
-from engine.errors import EngineError, InputError, StorageError
+from engine.data import datasets
 from engine.data.image_checks import inspect_image
 from engine.data.ingest_source import Candidate, discover, hdfs_file_name
-from engine.progress import ProgressFn, no_progress
+from engine.data.lock import dataset_lock
+from engine.errors import EngineError, InputError, StorageError
 from engine.hdfs.storage import Storage
+from engine.progress import ProgressFn, no_progress
 
 __all__ = ["Candidate", "discover", "ingest_dataset"]
 
@@ -69,10 +69,15 @@ def _check(candidate: Candidate) -> tuple[Candidate, bytes | None, dict]:
 
 
 def _part_bytes(rows: list[dict], contents: dict[str, bytes]) -> bytes:
-    table = pa.table({
-        "path": [r["path"] for r in rows], "split": [r["split"] for r in rows], "class": [r["class"] for r in rows],
-        "sha256": [r["sha256"] for r in rows], "content": pa.array([contents[r["path"]] for r in rows], pa.binary()),
-    })
+    table = pa.table(
+        {
+            "path": [r["path"] for r in rows],
+            "split": [r["split"] for r in rows],
+            "class": [r["class"] for r in rows],
+            "sha256": [r["sha256"] for r in rows],
+            "content": pa.array([contents[r["path"]] for r in rows], pa.binary()),
+        }
+    )
     buf = io.BytesIO()
     pq.write_table(table, buf, row_group_size=PACKED_ROW_GROUP, compression="none")  # JPEGs don't compress
     return buf.getvalue()
@@ -96,7 +101,7 @@ class _Staging:
         self.committed = False
 
     def staged(self, final_path: str) -> str:
-        return self.dir + final_path[len(self.ds_dir):]
+        return self.dir + final_path[len(self.ds_dir) :]
 
     def add(self, pool: cf.ThreadPoolExecutor, accepted: list[tuple[dict, bytes]]) -> None:
         """Upload a chunk's images into staging and add them to the current packed part."""
@@ -163,8 +168,7 @@ class _Staging:
             logger.warning("could not remove staging folder %s (the next ingest clears it)", self.dir)
 
 
-def _accept(cand: Candidate, data: bytes, info: dict, ds_dir: str, known: dict, seen: set,
-            rejected: list) -> dict | str:
+def _accept(cand: Candidate, data: bytes, info: dict, ds_dir: str, known: dict, seen: set, rejected: list) -> dict | str:
     """The manifest row of a checked image, or "known" (already stored), or "rejected" (recorded in ``rejected``)."""
     filename = hdfs_file_name(posixpath.basename(cand.source))
     path = f"{ds_dir}/raw/{datasets.relative_raw_path(cand.split, cand.cls, filename)}"
@@ -180,8 +184,7 @@ def _accept(cand: Candidate, data: bytes, info: dict, ds_dir: str, known: dict, 
     return {"path": path, "source": cand.source, "split": cand.split, "class": cand.cls, "bytes": len(data), **info}
 
 
-def ingest_dataset(storage: Storage, src: Path, name: str, default_split: str = "train",
-                   on_progress: ProgressFn = no_progress) -> dict:
+def ingest_dataset(storage: Storage, src: Path, name: str, default_split: str = "train", on_progress: ProgressFn = no_progress) -> dict:
     """Check and store every image of ``src`` as dataset ``name``.
 
     Returns the summary ``{"dataset", "stored", "duplicates_skipped", "rejected", "per_class", ...}``.
@@ -213,8 +216,9 @@ def ingest_dataset(storage: Storage, src: Path, name: str, default_split: str = 
     }
 
 
-def _ingest_locked(storage: Storage, name: str, candidates: list[Candidate], rejected: list[dict],
-                   manifest: pd.DataFrame, on_progress: ProgressFn) -> tuple[list[dict], int]:
+def _ingest_locked(
+    storage: Storage, name: str, candidates: list[Candidate], rejected: list[dict], manifest: pd.DataFrame, on_progress: ProgressFn
+) -> tuple[list[dict], int]:
     """(stored rows, duplicates skipped); rolls back on any exception, cancel (KeyboardInterrupt) included."""
     known = dict(zip(manifest["path"], manifest["sha256"]))
     seen: set[str] = set()
@@ -252,5 +256,3 @@ def _ingest_locked(storage: Storage, name: str, candidates: list[Candidate], rej
     finally:
         staging.clean(was_new=len(manifest) == 0)
     return staging.rows, skipped
-
-

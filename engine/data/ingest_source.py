@@ -13,12 +13,12 @@ import posixpath
 import re
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from engine.classes import CLASSES, normalize_class, normalize_split
-from engine.errors import InputError
 from engine.data.image_checks import MAX_FILE_BYTES
+from engine.errors import InputError
 
 MAX_SOURCE_FILES = 200_000  # entries in one folder tree or zip (the Kaggle set has 7,023)
 MAX_SOURCE_BYTES = 8 * 1024**3  # declared bytes in all; a zip bomb declares far more
@@ -48,7 +48,7 @@ def hdfs_file_name(name: str) -> str:
     if clean == name and len(clean) <= MAX_NAME_CHARS:
         return name
     stem, ext = posixpath.splitext(clean)
-    return f"{stem[:MAX_NAME_CHARS - 20]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}{ext[:10]}"
+    return f"{stem[: MAX_NAME_CHARS - 20]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}{ext[:10]}"
 
 
 def _classify_path(parts: tuple[str, ...], default_split: str) -> tuple[str | None, str | None, str | None]:
@@ -68,8 +68,10 @@ def _check_totals(count: int, total: int, src: Path) -> None:
     if count > MAX_SOURCE_FILES:
         raise InputError(f"{str(src)!r} holds over {MAX_SOURCE_FILES:,} files; ingest it in parts.")
     if total > MAX_SOURCE_BYTES:
-        raise InputError(f"{str(src)!r} declares {total / 1024**3:.1f} GiB in all, over the {MAX_SOURCE_BYTES // 1024**3} GiB "
-                         "limit for one ingest (a zip bomb declares far more than it holds); ingest it in parts.")
+        raise InputError(
+            f"{str(src)!r} declares {total / 1024**3:.1f} GiB in all, over the {MAX_SOURCE_BYTES // 1024**3} GiB "
+            "limit for one ingest (a zip bomb declares far more than it holds); ingest it in parts."
+        )
 
 
 def _from_folder(src: Path, default_split: str) -> tuple[list[Candidate], list[dict]]:

@@ -29,7 +29,8 @@ def fetch_kaggle(slug: str = KAGGLE_SLUG) -> Path:
             "download it elsewhere and run `python -m engine dataset ingest <folder-or-zip>`."
         ) from err
     except Exception as err:  # kagglehub raises its own types for auth and HTTP errors
-        raise EnvironmentProblem(f"Kaggle refused the download of {slug!r}: {err}. Check your Kaggle credentials "
-                                 "(~/.kaggle/kaggle.json) or ingest a local copy instead.") from err
+        raise EnvironmentProblem(
+            f"Kaggle refused the download of {slug!r}: {err}. Check your Kaggle credentials (~/.kaggle/kaggle.json) or ingest a local copy instead."
+        ) from err
     logger.info("downloaded %s to %s", slug, path)
     return path

@@ -13,14 +13,14 @@ import logging
 import posixpath
 import socket
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import psutil
 
 from engine.data import datasets
 from engine.errors import InputError, NotFoundError
-from engine.progress import ProgressFn, no_progress
 from engine.hdfs.storage import Storage
+from engine.progress import ProgressFn, no_progress
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,7 @@ def _read_holder(storage: Storage, path: str) -> dict | None:
 
 
 @contextlib.contextmanager
-def dataset_lock(storage: Storage, name: str, wait_s: float = LOCK_WAIT_S,
-                 on_progress: ProgressFn = no_progress) -> Iterator[None]:
+def dataset_lock(storage: Storage, name: str, wait_s: float = LOCK_WAIT_S, on_progress: ProgressFn = no_progress) -> Iterator[None]:
     """Hold the dataset's ingest lock for the block; clears a dead writer's leftovers before yielding.
 
     Raises:
@@ -80,8 +79,10 @@ def dataset_lock(storage: Storage, name: str, wait_s: float = LOCK_WAIT_S,
             storage.delete(path)
             continue
         if time.monotonic() > deadline:
-            raise InputError(f"Another ingest of {name!r} (pid {holder.get('pid')} on {holder.get('host')}) has been running "
-                             f"for over {wait_s:.0f} s; wait for it to finish, then try again.")
+            raise InputError(
+                f"Another ingest of {name!r} (pid {holder.get('pid')} on {holder.get('host')}) has been running "
+                f"for over {wait_s:.0f} s; wait for it to finish, then try again."
+            )
         on_progress(0, None, f"waiting for another ingest of {name} to finish")
         time.sleep(LOCK_POLL_S)
     try:

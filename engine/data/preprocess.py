@@ -17,14 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.data import datasets
-from engine.errors import InputError, SparkJobError
 from engine.data.executor import CLASS_INDEX, prepare_arrow, prepare_partition
 from engine.data.pixels import DEFAULT_SIZE, prepare_or_error
+from engine.errors import InputError, SparkJobError
+from engine.hdfs.storage import Storage
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
-from engine.spark.session import hdfs_uri, spark_session
 from engine.spark.progress import track_tasks
-from engine.hdfs.storage import Storage
+from engine.spark.session import hdfs_uri, spark_session
 
 logger = logging.getLogger(__name__)
 
@@ -70,15 +70,20 @@ def prepare_table(table: pa.Table, size: int, channels: int = 1) -> pa.Table:
         p, e = prepare_or_error(content, size, channels)
         pixels.append(p)
         errors.append(e)
-    return pa.table({
-        "path": cols["path"], "split": cols["split"], "class": cols["class"],
-        "label": pa.array([CLASS_INDEX.get(c, -1) for c in cols["class"]], pa.int32()), "sha256": cols["sha256"],
-        "pixels": pa.array(pixels, pa.binary()), "error": pa.array(errors, pa.string()),
-    })
+    return pa.table(
+        {
+            "path": cols["path"],
+            "split": cols["split"],
+            "class": cols["class"],
+            "label": pa.array([CLASS_INDEX.get(c, -1) for c in cols["class"]], pa.int32()),
+            "sha256": cols["sha256"],
+            "pixels": pa.array(pixels, pa.binary()),
+            "error": pa.array(errors, pa.string()),
+        }
+    )
 
 
-def spark_prepare(spark, settings: Settings, name: str, size: int, method: Method, channels: int = 1, input_kind: str = "packed",
-                  cache_source: bool = False):
+def spark_prepare(spark, settings: Settings, name: str, size: int, method: Method, channels: int = 1, input_kind: str = "packed", cache_source: bool = False):
     """The prepared DataFrame (lazy) for a Spark method, reading the packed copy or one file per scan.
 
     Returns (frame, image count). With ``cache_source`` the input is read into memory by the count,
@@ -114,9 +119,16 @@ def settings_parallelism(spark) -> int:
     return spark.sparkContext.defaultParallelism
 
 
-def preprocess_dataset(settings: Settings, storage: Storage, name: str, size: int = DEFAULT_SIZE,
-                       workers: int | None = None, method: Method = Method.SPARK_ARROW, master: str | None = None,
-                       on_progress: ProgressFn = no_progress) -> dict:
+def preprocess_dataset(
+    settings: Settings,
+    storage: Storage,
+    name: str,
+    size: int = DEFAULT_SIZE,
+    workers: int | None = None,
+    method: Method = Method.SPARK_ARROW,
+    master: str | None = None,
+    on_progress: ProgressFn = no_progress,
+) -> dict:
     """Prepare every image of ``name`` and write Parquet to ``/mri/datasets/<name>/prepared/<size>px/``.
 
     Args:
@@ -149,10 +161,20 @@ def preprocess_dataset(settings: Settings, storage: Storage, name: str, size: in
     parts = [e for e in storage.list(out) if e["name"].endswith(".parquet")]
     blocks = sum(len(storage.blocks(p["path"])["blocks"]) for p in parts)
     result = {
-        "dataset": name, "size": size, "method": str(method), "master": master_used,
-        "images": count - len(failed), "failed": failed, "output": out,
-        "partitions": partitions, "files": len(parts), "bytes": int(sum(p["length"] for p in parts)), "blocks": blocks,
-        "seconds": round(time.monotonic() - t0, 2), "session_seconds": round(t_session, 2), "spark_ui": ui,
+        "dataset": name,
+        "size": size,
+        "method": str(method),
+        "master": master_used,
+        "images": count - len(failed),
+        "failed": failed,
+        "output": out,
+        "partitions": partitions,
+        "files": len(parts),
+        "bytes": int(sum(p["length"] for p in parts)),
+        "blocks": blocks,
+        "seconds": round(time.monotonic() - t0, 2),
+        "session_seconds": round(t_session, 2),
+        "spark_ui": ui,
     }
     on_progress(1, 1, "done")
     logger.info("preprocessed %s at %d px: %d images, %d failed, %.1f s", name, size, result["images"], len(failed), result["seconds"])

@@ -6,14 +6,14 @@ import json
 import logging
 import time
 
-from engine.data import datasets
 from engine.classes import CLASSES
-from engine.errors import NotFoundError
+from engine.data import datasets
 from engine.data.executor import HIST_BINS, intensity_histograms
+from engine.errors import NotFoundError
+from engine.hdfs.storage import Storage
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
 from engine.spark.session import hdfs_uri, spark_session
-from engine.hdfs.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +46,11 @@ def compute_stats(settings: Settings, storage: Storage, name: str, on_progress: 
         on_progress(2, 4, "grey-level histograms (Spark over the packed copy)")
         packed = spark.read.parquet(hdfs_uri(settings, datasets.packed_dir(name))).select("class", "content")
         hists = packed.mapInPandas(intensity_histograms, "class string, hist array<double>, mean double")
-        agg = hists.groupBy("class").agg(
-            F.count("*").alias("n"), F.avg("mean").alias("mean"),
-            *[F.avg(F.col("hist")[i]).alias(f"h{i}") for i in range(HIST_BINS)],
-        ).collect()
+        agg = (
+            hists.groupBy("class")
+            .agg(F.count("*").alias("n"), F.avg("mean").alias("mean"), *[F.avg(F.col("hist")[i]).alias(f"h{i}") for i in range(HIST_BINS)])
+            .collect()
+        )
         on_progress(3, 4, "saving")
     histograms = {r["class"]: {"n": r["n"], "mean": r["mean"], "hist": [r[f"h{i}"] for i in range(HIST_BINS)]} for r in agg}
     file_sizes = {}

@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import posixpath
-from typing import Callable, Iterator
-
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import requests
 from hdfs import HdfsError, InsecureClient
 
-from engine.hdfs.cluster import datanode_names
 from engine.errors import NotFoundError, StorageError
+from engine.hdfs.daemons import datanode_names
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,19 +46,23 @@ class Storage:
                 raise NotFoundError(f"{hdfs_path!r} does not exist in HDFS.") from err
             first = str(err).splitlines()[0]
             if err.exception in ("DSQuotaExceededException", "NSQuotaExceededException"):
-                raise StorageError(f"HDFS has no room to {action} {hdfs_path!r}: {first}. Free space (delete an old dataset "
-                                   "or model) or raise the folder's quota, then try again.") from err
+                raise StorageError(
+                    f"HDFS has no room to {action} {hdfs_path!r}: {first}. Free space (delete an old dataset "
+                    "or model) or raise the folder's quota, then try again."
+                ) from err
             if "could only be written to 0" in first:
-                raise StorageError(f"No DataNode could take {hdfs_path!r}: their disks are full or they are down "
-                                   "(the HDFS page shows which). Free disk space or start a DataNode, then try again.") from err
+                raise StorageError(
+                    f"No DataNode could take {hdfs_path!r}: their disks are full or they are down "
+                    "(the HDFS page shows which). Free disk space or start a DataNode, then try again."
+                ) from err
             if err.exception == "AccessControlException":
-                raise StorageError(f"HDFS refused permission to {action} {hdfs_path!r} as user "
-                                   f"{self.settings.hdfs_user!r}: {first}. Use a folder that user may write to.") from err
+                raise StorageError(
+                    f"HDFS refused permission to {action} {hdfs_path!r} as user {self.settings.hdfs_user!r}: {first}. Use a folder that user may write to."
+                ) from err
             raise StorageError(f"Cannot {action} {hdfs_path!r}: {str(err).splitlines()[0]}") from err
         except requests.RequestException as err:
             raise StorageError(
-                f"Cannot {action} {hdfs_path!r}: the NameNode at {self.settings.namenode_http} is not answering; "
-                "is HDFS running? (./run.sh starts it)"
+                f"Cannot {action} {hdfs_path!r}: the NameNode at {self.settings.namenode_http} is not answering; is HDFS running? (./run.sh starts it)"
             ) from err
 
     # ------------------------------------------------------------------ reads
@@ -136,21 +139,17 @@ class Storage:
             for loc in item.get("locations", []):
                 addr = f"{loc.get('ipAddr')}:{loc.get('xferPort')}"
                 hosts.append(self._dn_names.get(addr, addr))
-            blocks.append({
-                "block_id": item["block"]["blockId"],
-                "block_name": f"blk_{item['block']['blockId']}_{item['block']['generationStamp']}",
-                "offset": item["startOffset"],
-                "length": item["block"]["numBytes"],
-                "hosts": hosts,
-                "corrupt": bool(item.get("isCorrupt")),
-            })
-        return {
-            "path": hdfs_path,
-            "length": status["length"],
-            "block_size": status["blockSize"],
-            "replication": status["replication"],
-            "blocks": blocks,
-        }
+            blocks.append(
+                {
+                    "block_id": item["block"]["blockId"],
+                    "block_name": f"blk_{item['block']['blockId']}_{item['block']['generationStamp']}",
+                    "offset": item["startOffset"],
+                    "length": item["block"]["numBytes"],
+                    "hosts": hosts,
+                    "corrupt": bool(item.get("isCorrupt")),
+                }
+            )
+        return {"path": hdfs_path, "length": status["length"], "block_size": status["blockSize"], "replication": status["replication"], "blocks": blocks}
 
     # ------------------------------------------------------------------ writes
     def makedirs(self, hdfs_path: str) -> None:
@@ -158,13 +157,11 @@ class Storage:
         with self._errors("create the folder", hdfs_path):
             self.client.makedirs(hdfs_path)
 
-    def write(self, hdfs_path: str, data: bytes, overwrite: bool = False,
-              on_progress: Callable[[str, int], None] | None = None) -> None:
+    def write(self, hdfs_path: str, data: bytes, overwrite: bool = False, on_progress: Callable[[str, int], None] | None = None) -> None:
         """Write ``data`` to a file (the cluster's replication and block size apply)."""
         hdfs_path = _clean(hdfs_path)
         with self._errors("write", hdfs_path):
-            self.client.write(hdfs_path, data=data, overwrite=overwrite,
-                              blocksize=self.settings.block_size, replication=self.settings.replication)
+            self.client.write(hdfs_path, data=data, overwrite=overwrite, blocksize=self.settings.block_size, replication=self.settings.replication)
         if on_progress:
             on_progress(hdfs_path, len(data))
 
@@ -192,8 +189,9 @@ class Storage:
         with self._errors("replace", dst):
             resp = requests.put(url, params=params, timeout=self.settings.hdfs_timeout_s)
             if resp.status_code != 200:
-                raise HdfsError(resp.json().get("RemoteException", {}).get("message", resp.text[:200]),
-                                exception=resp.json().get("RemoteException", {}).get("exception"))
+                raise HdfsError(
+                    resp.json().get("RemoteException", {}).get("message", resp.text[:200]), exception=resp.json().get("RemoteException", {}).get("exception")
+                )
 
     def create_exclusive(self, hdfs_path: str, data: bytes) -> bool:
         """Create a file only if it does not exist yet (atomic on the NameNode); False if it already existed."""
@@ -204,7 +202,10 @@ class Storage:
         except StorageError as err:
             # Two clients creating at once: the loser is told the file exists, or that another client holds its lease.
             if isinstance(err.__cause__, HdfsError) and err.__cause__.exception in (
-                    "FileAlreadyExistsException", "AlreadyBeingCreatedException", "RecoveryInProgressException"):
+                "FileAlreadyExistsException",
+                "AlreadyBeingCreatedException",
+                "RecoveryInProgressException",
+            ):
                 return False
             raise
         return True

@@ -36,8 +36,7 @@ def _last_error_line(log_path: Path, result_path: Path) -> str:
 
 def run(folder: Path) -> int:
     me = psutil.Process()
-    job = update_record(folder, status=JobStatus.RUNNING, started=time.time(),
-                        runner_pid=me.pid, runner_create_time=me.create_time())
+    job = update_record(folder, status=JobStatus.RUNNING, started=time.time(), runner_pid=me.pid, runner_create_time=me.create_time())
     cancelled = False
 
     def on_term(_signum, _frame):
@@ -68,8 +67,7 @@ def run(folder: Path) -> int:
     elif code == 0:
         update_record(folder, status=JobStatus.SUCCEEDED, ended=time.time(), exit_code=0)
     else:
-        update_record(folder, status=JobStatus.FAILED, ended=time.time(), exit_code=code,
-                      error=_last_error_line(log_path, result_path))
+        update_record(folder, status=JobStatus.FAILED, ended=time.time(), exit_code=code, error=_last_error_line(log_path, result_path))
     return 0
 
 

@@ -22,9 +22,8 @@ import time
 from enum import StrEnum
 from pathlib import Path
 
-import psutil
-
 from engine.errors import JobError, NotFoundError
+from engine.processes import is_alive, wait_until
 from engine.settings import REPO_ROOT, Settings
 from engine.textutil import read_jsonl, write_json_atomic
 
@@ -128,14 +127,7 @@ def read_log(settings: Settings, job_id: str, tail_lines: int = 200) -> str:
 
 # ---------------------------------------------------------------------- liveness
 def _alive(pid: int | None, create_time: float | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        same = create_time is None or abs(proc.create_time() - create_time) < 1.0
-        return same and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+    return is_alive(pid, create_time)
 
 
 def _reconcile(folder: Path, job: Job) -> Job:
@@ -150,8 +142,7 @@ def _reconcile(folder: Path, job: Job) -> Job:
     job = _read_record(folder)
     if job.status.finished:
         return job
-    return update_record(folder, status=JobStatus.FAILED, ended=time.time(),
-                         error=f"The job's process (pid {job.runner_pid}) died unexpectedly; see its log.")
+    return update_record(folder, status=JobStatus.FAILED, ended=time.time(), error=f"The job's process (pid {job.runner_pid}) died unexpectedly; see its log.")
 
 
 # ---------------------------------------------------------------------- public API
@@ -172,7 +163,10 @@ def submit_job(settings: Settings, argv: list[str], title: str | None = None) ->
     with open(folder / "log.txt", "ab") as log:
         proc = subprocess.Popen(
             [str(settings.python), "-m", "engine.jobs.runner", str(folder)],
-            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     # Reap the runner when it exits so a long-lived caller (the dashboard) collects no zombies.
@@ -223,9 +217,7 @@ def cancel_job(settings: Settings, job_id: str) -> Job:
             os.killpg(job.runner_pid, signal.SIGTERM)  # the runner leads its own process group
         except ProcessLookupError:
             pass
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and _alive(job.runner_pid, job.runner_create_time):
-            time.sleep(0.1)
+        wait_until(lambda: not _alive(job.runner_pid, job.runner_create_time), 15, interval_s=0.1)
         if _alive(job.runner_pid, job.runner_create_time):
             os.killpg(job.runner_pid, signal.SIGKILL)
     job = _read_record(folder)
@@ -236,15 +228,9 @@ def cancel_job(settings: Settings, job_id: str) -> Job:
 
 def wait_for_job(settings: Settings, job_id: str, timeout_s: float = 600.0, poll_s: float = 0.2) -> Job:
     """Poll until a job finishes; raises JobError on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job = get_job(settings, job_id, with_events=False)
-        if job.status.finished:
-            return get_job(settings, job_id)
-        if time.monotonic() > deadline:
-            raise JobError(f"Job {job_id} did not finish within {timeout_s:.0f} s.")
-        time.sleep(poll_s)
-
+    if not wait_until(lambda: get_job(settings, job_id, with_events=False).status.finished, timeout_s, poll_s):
+        raise JobError(f"Job {job_id} did not finish within {timeout_s:.0f} s.")
+    return get_job(settings, job_id)
 
 
 def latest_job(settings: Settings, argv_prefix: list[str], match: dict[int, str] | None = None) -> Job | None:
@@ -253,7 +239,6 @@ def latest_job(settings: Settings, argv_prefix: list[str], match: dict[int, str]
     Pages use this instead of session state, so a job's progress survives a browser refresh.
     """
     for job in list_jobs(settings, limit=200):
-        if job.argv[:len(argv_prefix)] == argv_prefix and all(
-                len(job.argv) > i and job.argv[i] == v for i, v in (match or {}).items()):
+        if job.argv[: len(argv_prefix)] == argv_prefix and all(len(job.argv) > i and job.argv[i] == v for i, v in (match or {}).items()):
             return job
     return None

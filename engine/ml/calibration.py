@@ -9,6 +9,7 @@ from scipy.special import log_softmax, softmax
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The T in [0.05, 20] that minimises the negative log-likelihood of ``labels``."""
+
     def nll(t: float) -> float:
         return float(-log_softmax(logits / t, axis=1)[np.arange(len(labels)), labels].mean())
 
@@ -40,7 +41,13 @@ def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[d
     out = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         mask = (conf > lo) & (conf <= hi)
-        out.append({"lo": float(lo), "hi": float(hi), "count": int(mask.sum()),
-                    "confidence": float(conf[mask].mean()) if mask.any() else None,
-                    "accuracy": float(correct[mask].mean()) if mask.any() else None})
+        out.append(
+            {
+                "lo": float(lo),
+                "hi": float(hi),
+                "count": int(mask.sum()),
+                "confidence": float(conf[mask].mean()) if mask.any() else None,
+                "accuracy": float(correct[mask].mean()) if mask.any() else None,
+            }
+        )
     return out

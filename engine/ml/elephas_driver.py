@@ -16,9 +16,11 @@ import socket
 
 import numpy as np
 
-from engine.ml import phases
-from engine.hdfs.cluster import port_is_free
 from engine.errors import EnvironmentProblem
+from engine.ml import phases
+from engine.ml.config import TrainingMode
+from engine.ml.fit import compile_for
+from engine.processes import port_is_free
 from engine.settings import Settings
 from engine.spark.session import create_session
 
@@ -40,8 +42,9 @@ def parameter_server_port(settings: Settings) -> int:
     """The configured parameter-server port (checked free) or a free one on the bind address."""
     if settings.param_server_port:
         if not port_is_free(settings.bind_host, settings.param_server_port):
-            raise EnvironmentProblem(f"The parameter-server port {settings.param_server_port} is in use; free it or set "
-                                     "MRI_PARAM_SERVER_PORT to another port (0 picks a free one).")
+            raise EnvironmentProblem(
+                f"The parameter-server port {settings.param_server_port} is in use; free it or set MRI_PARAM_SERVER_PORT to another port (0 picks a free one)."
+            )
         return settings.param_server_port
     with socket.socket() as sock:
         sock.bind((settings.bind_host, 0))
@@ -98,7 +101,7 @@ def recalibrate_batch_norm(model, x, indices, seed: int, batch_size: int = 64, b
         for k, start in enumerate(range(0, len(sample), batch_size)):
             for bn in layers:
                 bn.momentum = k / (k + 1)  # batch k gets weight 1/(k+1): a plain mean over the batches
-            model(x[np.sort(sample[start:start + batch_size])], training=True)
+            model(x[np.sort(sample[start : start + batch_size])], training=True)
     finally:
         for bn, momentum in zip(layers, momenta):
             bn.momentum = momentum
@@ -109,9 +112,11 @@ def _worker_timing(history: list) -> dict:
     timings = [h["timing"] for h in history if h and "timing" in h]
     if not timings:
         return {}
-    return {"worker_setup_seconds": max(t["prepare_model"] + t["read_partition"] for t in timings),
-            "worker_fit_seconds": max(t["fit"] for t in timings),
-            "workers_reusing_model": sum(bool(t["model_reused"]) for t in timings)}
+    return {
+        "worker_setup_seconds": max(t["prepare_model"] + t["read_partition"] for t in timings),
+        "worker_fit_seconds": max(t["fit"] for t in timings),
+        "workers_reusing_model": sum(bool(t["model_reused"]) for t in timings),
+    }
 
 
 def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, config, initial_epoch: int, reporter):
@@ -121,10 +126,7 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
     we set per epoch survives that. At a phase switch the driver sets the new flags and compiles a fresh
     optimizer; the changed model JSON makes the reusing workers build and compile their model anew.
     """
-    from elephas.spark_model import AsynchronousSparkModel
-
     from engine.ml.elephas_worker import ReusingSparkModel
-    from engine.ml.training import TrainingMode, compile_for
 
     threads = config.threads or max(1, (os.cpu_count() or 1) // config.workers)
     current = next(s for s in phases.spans(config) if s.start <= initial_epoch < s.end)
@@ -151,22 +153,9 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
             if sync_model is not None:
                 sync_model.fit(rdd, **fit_args)
                 model = sync_model.master_network
-                history = sync_model.training_histories[-config.workers:]
+                history = sync_model.training_histories[-config.workers :]
             else:
-                async_model = AsynchronousSparkModel(
-                    model, num_workers=None, batch_size=batch_size, mode=str(config.mode),
-                    frequency=config.frequency, parameter_server_mode="http", port=parameter_server_port(settings))
-                async_model.parameter_server.debug = False  # Elephas defaults to Flask's debug server
-                try:
-                    async_model.fit(rdd, **fit_args)
-                finally:  # Elephas stops its server only on success; make sure it is gone either way
-                    try:
-                        if async_model.parameter_server.server.is_alive():
-                            async_model.parameter_server.server.terminate()
-                    except ValueError:
-                        pass  # already stopped and closed by Elephas
-                model = async_model.master_network
-                history = []
+                model, history = _fit_async_epoch(settings, model, rdd, config, batch_size, fit_args), []
             recalibrate_batch_norm(model, x, train_idx, seed=config.seed + epoch)
             val_loss, val_acc = model.evaluate(x[val_idx], y_onehot[val_idx], batch_size=128, verbose=0)
             train_acc = [h["accuracy"][-1] for h in history if h and "accuracy" in h]
@@ -177,3 +166,28 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
             logs.update(_worker_timing(history))
             reporter.end_epoch(epoch, logs, model)
     return model
+
+
+def _fit_async_epoch(settings: Settings, model, rdd, config, batch_size: int, fit_args: dict):
+    """One asynchronous / hogwild epoch against Elephas' HTTP parameter server; returns the master model."""
+    from elephas.spark_model import AsynchronousSparkModel
+
+    async_model = AsynchronousSparkModel(
+        model,
+        num_workers=None,
+        batch_size=batch_size,
+        mode=str(config.mode),
+        frequency=config.frequency,
+        parameter_server_mode="http",
+        port=parameter_server_port(settings),
+    )
+    async_model.parameter_server.debug = False  # Elephas defaults to Flask's debug server
+    try:
+        async_model.fit(rdd, **fit_args)
+    finally:  # Elephas stops its server only on success; make sure it is gone either way
+        try:
+            if async_model.parameter_server.server.is_alive():
+                async_model.parameter_server.server.terminate()
+        except ValueError:
+            pass  # already stopped and closed by Elephas
+    return async_model.master_network

@@ -57,8 +57,7 @@ class ReusingSparkWorker(SparkWorker):
         if not reused:
             _COMPILED.clear()  # a model of an earlier run in this process is of no further use
             model = model_from_json(self.json, self.custom_objects)
-            model.compile(optimizer=deserialize_optimizer(self.master_optimizer), loss=self.master_loss,
-                          metrics=self.master_metrics)
+            model.compile(optimizer=deserialize_optimizer(self.master_optimizer), loss=self.master_loss, metrics=self.master_metrics)
             _COMPILED[key] = model
         else:
             learning_rate = self.master_optimizer.get("config", {}).get("learning_rate")
@@ -82,8 +81,7 @@ class ReusingSparkWorker(SparkWorker):
             history = self.model.fit(x_train, y_train, **self.train_config).history
         t3 = time.perf_counter()
         deltas = subtract_params(before, self.model.get_weights())
-        timing = {"model_reused": reused, "prepare_model": round(t1 - t0, 3), "read_partition": round(t2 - t1, 3),
-                  "fit": round(t3 - t2, 3)}
+        timing = {"model_reused": reused, "prepare_model": round(t1 - t0, 3), "read_partition": round(t2 - t1, 3), "fit": round(t3 - t2, 3)}
         yield [deltas, {**(history or {}), "timing": timing}]
 
 
@@ -105,8 +103,9 @@ class ReusingSparkModel(SparkModel):
         parameters = rdd.context.broadcast(self._master_network.get_weights())
         for _ in range(epochs):
             try:
-                worker = ReusingSparkWorker(model_json, parameters, train_config, optimizer, self.master_loss,
-                                            self.master_metrics, self.custom_objects, run_token=self.run_token)
+                worker = ReusingSparkWorker(
+                    model_json, parameters, train_config, optimizer, self.master_loss, self.master_metrics, self.custom_objects, run_token=self.run_token
+                )
                 outcomes = rdd.mapPartitions(worker.train).collect()
                 self.training_histories.extend(history for _, history in outcomes)
                 new_parameters = average_and_subtract(parameters.value, [deltas for deltas, _ in outcomes])

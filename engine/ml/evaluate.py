@@ -7,18 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.data import duplicates
-
-from engine.data import datasets
 from engine.classes import CLASSES
-from engine.errors import InputError
+from engine.data import datasets, duplicates
 from engine.data.image_checks import inspect_image
-from engine.ml.inference import load_model
 from engine.data.ingest import discover
+from engine.errors import InputError
+from engine.hdfs.storage import Storage
+from engine.ml.inference import load_model
 from engine.ml.metrics import classification_report
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
-from engine.hdfs.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +48,7 @@ def _dataset_images(storage: Storage, name: str, model, on_progress: ProgressFn)
     manifest = datasets.read_manifest(storage, name).set_index("path")
     table = read_packed(storage, name)
     xs, ys, shas, phashes = [], [], [], []
-    for path, cls, content in zip(table.column("path").to_pylist(), table.column("class").to_pylist(),
-                                  table.column("content").to_pylist()):
+    for path, cls, content in zip(table.column("path").to_pylist(), table.column("class").to_pylist(), table.column("content").to_pylist()):
         xs.append(model.prepare(content))
         ys.append(CLASSES.index(cls))
         shas.append(manifest.loc[path, "sha256"])
@@ -60,8 +57,9 @@ def _dataset_images(storage: Storage, name: str, model, on_progress: ProgressFn)
     return np.stack(xs), np.array(ys), shas, phashes, []
 
 
-def evaluate_model(settings: Settings, storage: Storage, model_id: str | None, data: str, train_manifest: str | None = None,
-                   on_progress: ProgressFn = no_progress) -> dict:
+def evaluate_model(
+    settings: Settings, storage: Storage, model_id: str | None, data: str, train_manifest: str | None = None, on_progress: ProgressFn = no_progress
+) -> dict:
     """Metrics of a model on ``data`` (a local class-folder directory, else an HDFS dataset name).
 
     With ``train_manifest``, also ``leak_free``: metrics on the images that have no exact or near
@@ -84,7 +82,12 @@ def evaluate_model(settings: Settings, storage: Storage, model_id: str | None, d
             leaked[i] = True
         keep = ~leaked
         sub = classification_report(y[keep], probs[keep]) if keep.any() else {"n": 0, "accuracy": 0.0, "macro_f1": 0.0}
-        result["leak_free"] = {"n": sub["n"], "accuracy": sub["accuracy"], "macro_f1": sub["macro_f1"],
-                               "excluded_duplicates_of_training": int(leaked.sum()), "train_manifest": train_manifest}
+        result["leak_free"] = {
+            "n": sub["n"],
+            "accuracy": sub["accuracy"],
+            "macro_f1": sub["macro_f1"],
+            "excluded_duplicates_of_training": int(leaked.sum()),
+            "train_manifest": train_manifest,
+        }
     on_progress(1, 1, "done")
     return result

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.data.pixels import prepare_image
+from engine.errors import InputError
+from engine.hdfs.storage import Storage
 from engine.ml import registry
 from engine.ml.calibration import calibrated_probabilities
-from engine.errors import InputError
-from engine.data.pixels import prepare_image
-from engine.settings import Settings
-from engine.hdfs.storage import Storage
 from engine.ml.tfsetup import import_tensorflow
+from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +32,18 @@ class LoadedModel:
         try:
             self.model = keras.models.load_model(folder / "model.keras", compile=False)
         except Exception as err:  # Keras raises ValueError, OSError or its own types for a foreign file
-            raise InputError(f"{folder / 'model.keras'} cannot be loaded as a model of this project ({type(err).__name__}); "
-                             "give a model id from `python -m engine models list` or a folder written by `train`.") from err
+            raise InputError(
+                f"{folder / 'model.keras'} cannot be loaded as a model of this project ({type(err).__name__}); "
+                "give a model id from `python -m engine models list` or a folder written by `train`."
+            ) from err
         shape = self.model.input_shape
         self.size = int(self.card["input"]["size"])
         self.channels = int(self.card["input"].get("channels", 1))
         if tuple(shape[1:]) != (self.size, self.size, self.channels) or self.model.output_shape[-1] != len(self.card["classes"]):
-            raise InputError(f"The model in {folder} expects {shape[1:]} -> {self.model.output_shape[-1]} classes, which does not "
-                             "match its card; it is not a compatible model.")
+            raise InputError(
+                f"The model in {folder} expects {shape[1:]} -> {self.model.output_shape[-1]} classes, which does not "
+                "match its card; it is not a compatible model."
+            )
         self.temperature = float(self.card.get("temperature", 1.0))
         self._fn = None
 
@@ -58,7 +62,7 @@ class LoadedModel:
             self._fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         out = []
         for start in range(0, len(batch), 64):
-            out.append(self._fn(tf.convert_to_tensor(batch[start:start + 64])).numpy())
+            out.append(self._fn(tf.convert_to_tensor(batch[start : start + 64])).numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.card["classes"])))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from engine.ml.calibration import expected_calibration_error
 from engine.classes import CLASSES
+from engine.ml.calibration import expected_calibration_error
 
 
 def wilson_interval(correct: int, n: int, z: float = 1.96) -> list[float]:
@@ -33,8 +33,7 @@ def classification_report(labels: np.ndarray, probs: np.ndarray) -> dict:
         "accuracy": float(accuracy_score(labels, pred)) if len(labels) else 0.0,
         "accuracy_ci95": wilson_interval(correct, len(labels)),
         "macro_f1": float(f1_score(labels, pred, labels=idx, average="macro", zero_division=0)),
-        "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
-                      for i, c in enumerate(CLASSES)},
+        "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])} for i, c in enumerate(CLASSES)},
         "confusion_matrix": confusion_matrix(labels, pred, labels=idx).tolist(),
         "ece": expected_calibration_error(probs, labels) if len(labels) else 0.0,
     }

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.classes import CLASSES
 from engine.errors import EnvironmentProblem, InputError
+
+if TYPE_CHECKING:
+    from engine.ml.config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +26,16 @@ def augmentation(seed: int = 0):
     import keras
     from keras import layers
 
-    return keras.Sequential([
-        layers.RandomFlip("horizontal", seed=seed),
-        layers.RandomRotation(0.05, fill_mode="constant", seed=seed),
-        layers.RandomZoom(0.1, fill_mode="constant", seed=seed),
-        layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed),
-        layers.RandomContrast(0.15, seed=seed),
-    ], name="augment")
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(0.05, fill_mode="constant", seed=seed),
+            layers.RandomZoom(0.1, fill_mode="constant", seed=seed),
+            layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed),
+            layers.RandomContrast(0.15, seed=seed),
+        ],
+        name="augment",
+    )
 
 
 def build_compact(size: int = 128, channels: int = 1, seed: int = 0, augment: bool = True):
@@ -47,8 +54,7 @@ def build_compact(size: int = 128, channels: int = 1, seed: int = 0, augment: bo
         x = augmentation(seed)(x)
 
     def conv(x, filters, kernel=3, strides=1):
-        x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
-                          kernel_initializer="he_normal")(x)
+        x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
         x = layers.BatchNormalization(momentum=0.9)(x)
         return layers.Activation("relu")(x)
 
@@ -84,8 +90,10 @@ def build_resnet50(size: int = 224, channels: int = 3, weights: str | None = "im
         base = keras.applications.ResNet50(include_top=False, weights=source, input_shape=(size, size, 3), pooling=None)
     except Exception as err:  # download errors surface as URLError, OSError or ValueError depending on the stage
         if weights == "imagenet":
-            raise EnvironmentProblem("ImageNet weights for ResNet50 are not in the Keras cache and cannot be downloaded "
-                                     "(this machine seems offline); use --weights none or --weights PATH.weights.h5 (a ResNet50 base saved by Keras).") from err
+            raise EnvironmentProblem(
+                "ImageNet weights for ResNet50 are not in the Keras cache and cannot be downloaded "
+                "(this machine seems offline); use --weights none or --weights PATH.weights.h5 (a ResNet50 base saved by Keras)."
+            ) from err
         raise
     base.trainable = not freeze_base
     inputs = keras.Input((size, size, 3), name="image")
@@ -109,3 +117,23 @@ def unfreeze_top(model, layers_to_unfreeze: int = 30) -> None:
     for layer in base.layers:
         if isinstance(layer, layers.BatchNormalization):
             layer.trainable = False
+
+
+def build_model(config: TrainConfig, init_folder: Path | None = None):
+    """A new, uncompiled network: the registered model at ``init_folder`` (adapting it), ResNet50 or the compact CNN."""
+    import keras
+
+    if init_folder is not None:
+        return keras.models.load_model(init_folder / "model.keras", compile=False)
+    if config.arch == Architecture.RESNET50:
+        return build_resnet50(config.size, 3, None if config.weights == "none" else config.weights)
+    return build_compact(config.size, 1, seed=config.seed)
+
+
+def save_for_inference(model, path: Path) -> None:
+    """Weights and architecture without the optimizer state: a third of the size, all inference needs."""
+    import keras
+
+    slim = keras.models.clone_model(model)
+    slim.set_weights(model.get_weights())
+    slim.save(path)

@@ -1,26 +1,71 @@
-"""Fit the out-of-distribution statistics of a model from its training dataset (features of real scans)."""
+"""Out-of-distribution statistics: Mahalanobis distance of a model's penultimate features to the class means,
+with the refusal threshold fitted on real held-out scans; fitted after training or again for a registered model."""
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 
 from engine.data import datasets
-
-from engine.ml import registry
-from engine.clinic.gradcam import Explainer, fit_ood, save_ood
 from engine.data.preprocess import read_prepared
-from engine.settings import Settings
 from engine.hdfs.storage import Storage
+from engine.ml import registry
+from engine.ml.explainer import Explainer
+from engine.ml.inference import load_model
+from engine.ml.runs import run_dir
+from engine.settings import Settings
+
+OOD_FILE = "ood.json"
+OOD_QUANTILE = 0.995  # refuse beyond the distance that 99.5% of held-out real scans stay within
 
 logger = logging.getLogger(__name__)
 
 
+def fit_ood(features_train: np.ndarray, labels_train: np.ndarray, features_heldout: np.ndarray, quantile: float = OOD_QUANTILE) -> dict:
+    """Class means and a shared, shrunk covariance of training features; the threshold from held-out real scans."""
+    classes = np.unique(labels_train)
+    means = np.stack([features_train[labels_train == c].mean(axis=0) for c in classes])
+    centred = features_train - means[np.searchsorted(classes, labels_train)]
+    cov = np.cov(centred, rowvar=False)
+    cov = 0.9 * cov + 0.1 * np.trace(cov) / len(cov) * np.eye(len(cov))  # shrinkage: stable with few samples per dim
+    precision = np.linalg.inv(cov)
+    heldout = mahalanobis(features_heldout, means, precision)
+    return {
+        "means": means.tolist(),
+        "precision": precision.tolist(),
+        "threshold": float(np.quantile(heldout, quantile)),
+        "quantile": quantile,
+        "heldout_median": float(np.median(heldout)),
+    }
+
+
+def mahalanobis(features: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Distance to the nearest class mean under the shared covariance."""
+    diffs = features[:, None, :] - means[None, :, :]
+    d2 = np.einsum("nkd,de,nke->nk", diffs, precision, diffs)
+    return np.sqrt(np.maximum(d2.min(axis=1), 0))
+
+
+def save_ood(folder: Path, stats: dict) -> None:
+    (folder / OOD_FILE).write_text(json.dumps(stats))
+
+
+def load_ood(folder: Path) -> dict | None:
+    path = folder / OOD_FILE
+    if not path.exists():
+        return None
+    stats = json.loads(path.read_text())
+    stats["means"] = np.asarray(stats["means"])
+    stats["precision"] = np.asarray(stats["precision"])
+    return stats
+
+
 def features(model, x: np.ndarray, batch: int = 128) -> np.ndarray:
     explainer = Explainer(model)
-    return np.concatenate([explainer(x[i:i + batch])[1] for i in range(0, len(x), batch)])
+    return np.concatenate([explainer(x[i : i + batch])[1] for i in range(0, len(x), batch)])
 
 
 def fit_for_arrays(model, x_train, y_train, x_heldout) -> dict:
@@ -29,9 +74,6 @@ def fit_for_arrays(model, x_train, y_train, x_heldout) -> dict:
 
 def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
     """Compute ood.json for a registered model from its training dataset and validation split; upload it."""
-    from engine.ml.inference import load_model
-    from engine.ml.training import run_dir
-
     loaded = load_model(settings, storage, model_id)
     card = loaded.card
     x, y, paths = read_prepared(storage, card["training"]["dataset"], loaded.size)
@@ -45,5 +87,11 @@ def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
     if storage.exists(f"{registry.models_root()}/{model_id}"):
         storage.write(f"{registry.models_root()}/{model_id}/ood.json", (loaded.folder / "ood.json").read_bytes(), overwrite=True)
     logger.info("OOD threshold of %s: %.2f", model_id, stats["threshold"])
-    return {"model": model_id, "threshold": stats["threshold"], "heldout_median": stats["heldout_median"],
-            "quantile": stats["quantile"], "dataset": card["training"]["dataset"], "datasets_checked": datasets.datasets_root()}
+    return {
+        "model": model_id,
+        "threshold": stats["threshold"],
+        "heldout_median": stats["heldout_median"],
+        "quantile": stats["quantile"],
+        "dataset": card["training"]["dataset"],
+        "datasets_checked": datasets.datasets_root(),
+    }

@@ -32,7 +32,7 @@ def spans(config) -> list[Span]:
         return [Span(Phase.FROZEN, 0, config.freeze_epochs), Span(Phase.FINETUNE, config.freeze_epochs, config.epochs)]
     if config.freeze_epochs >= config.epochs > 0 and config.freeze_epochs:
         return [Span(Phase.FROZEN, 0, config.epochs)]
-    if getattr(config, "init_from", ""):  # adapting a trained model: every epoch at the gentle fine-tuning rate
+    if config.init_from:  # adapting a trained model: every epoch at the gentle fine-tuning rate
         return [Span(Phase.FINETUNE, 0, config.epochs)]
     return [Span(Phase.SINGLE, 0, config.epochs)]
 
@@ -61,12 +61,11 @@ def keras_schedule(config, span: Span, steps_per_epoch: int):
 
     total = max(1, (span.end - span.start) * steps_per_epoch)
     if span.phase == Phase.FINETUNE:
-        return keras.optimizers.schedules.CosineDecay(initial_learning_rate=config.finetune_learning_rate,
-                                                      decay_steps=total, alpha=0.01)
+        return keras.optimizers.schedules.CosineDecay(initial_learning_rate=config.finetune_learning_rate, decay_steps=total, alpha=0.01)
     warmup = min(total // 2, config.warmup_epochs * steps_per_epoch)
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 20, decay_steps=max(1, total - warmup), alpha=0.01,
-        warmup_target=config.learning_rate, warmup_steps=warmup)
+        initial_learning_rate=config.learning_rate / 20, decay_steps=max(1, total - warmup), alpha=0.01, warmup_target=config.learning_rate, warmup_steps=warmup
+    )
 
 
 def _base(model):
@@ -94,7 +93,7 @@ def set_trainable(model, phase: Phase, unfreeze: float) -> None:
     # Layers with weights, bar the head and the augmentation block (its only variables are random-seed state).
     weighted = [layer for layer in base.layers if layer.weights and not _is_head(layer) and layer.name != "augment"]
     keep = 0 if phase == Phase.FROZEN else max(1, round(len(weighted) * unfreeze))
-    top = set(id(layer) for layer in weighted[len(weighted) - keep:]) if keep else set()
+    top = set(id(layer) for layer in weighted[len(weighted) - keep :]) if keep else set()
     for layer in base.layers:
         if _is_head(layer):
             continue

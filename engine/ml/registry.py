@@ -14,16 +14,16 @@ import shutil
 from pathlib import Path
 
 from engine.errors import InputError, NotFoundError
-from engine.settings import REPO_ROOT, Settings, get_settings
 from engine.hdfs.storage import Storage
+from engine.settings import REPO_ROOT, Settings, get_settings
 
 logger = logging.getLogger(__name__)
-
 
 
 def models_root() -> str:
     """``<MRI_HDFS_ROOT>/models``: one folder per registered model."""
     return get_settings().hdfs_path("models")
+
 
 SHIPPED_DIR = REPO_ROOT / "assets" / "models"
 FILES = ("model.keras", "card.json", "config.json", "ood.json")
@@ -34,8 +34,7 @@ MODEL_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 def check_model_id(model_id: str) -> str:
     """``model_id`` if it is a valid id; raises InputError otherwise (it would name a path outside the registry)."""
     if not MODEL_ID_PATTERN.match(model_id or ""):
-        raise InputError(f"{model_id!r} is not a model id (letters, digits, '-' and '_' only); "
-                         "`python -m engine models list` shows the registry.")
+        raise InputError(f"{model_id!r} is not a model id (letters, digits, '-' and '_' only); `python -m engine models list` shows the registry.")
     return model_id
 
 
@@ -59,12 +58,16 @@ def verify(folder: Path, card: dict) -> None:
     """Refuse a model file whose SHA-256 is not the one its card records (damaged, swapped or never sealed)."""
     want = card.get("model_sha256")
     if not want:
-        raise InputError(f"The model in {folder} has no SHA-256 in its card, so its file cannot be checked; "
-                         "retrain it (or run `python -m engine models seal ID` if you trust the file).")
+        raise InputError(
+            f"The model in {folder} has no SHA-256 in its card, so its file cannot be checked; "
+            "retrain it (or run `python -m engine models seal ID` if you trust the file)."
+        )
     have = file_sha256(folder / "model.keras")
     if have != want:
-        raise InputError(f"The model file in {folder} does not match its card (SHA-256 {have[:12]}... instead of "
-                         f"{want[:12]}...): it was damaged or replaced, so it is not loaded. Fetch or train it again.")
+        raise InputError(
+            f"The model file in {folder} does not match its card (SHA-256 {have[:12]}... instead of "
+            f"{want[:12]}...): it was damaged or replaced, so it is not loaded. Fetch or train it again."
+        )
 
 
 def local_dir(settings: Settings, model_id: str) -> Path:
@@ -131,8 +134,7 @@ def promotion_concern(cards: list[dict], model_id: str) -> str | None:
         reasons.append(f"its validation accuracy is {accuracy:.1%}, below {PROMOTE_WITHOUT_ASKING_ABOVE:.0%}")
     current = next((c for c in cards if c.get("default")), None)
     if current and current["model_id"] != model_id and accuracy < current["validation"]["accuracy"]:
-        reasons.append(f"it is less accurate than the current default {current['model_id']} "
-                       f"({accuracy:.1%} against {current['validation']['accuracy']:.1%})")
+        reasons.append(f"it is less accurate than the current default {current['model_id']} ({accuracy:.1%} against {current['validation']['accuracy']:.1%})")
     if not reasons:
         return None
     return f"{model_id} would answer every clinician on the Classify page, but " + " and ".join(reasons) + "."
@@ -205,7 +207,7 @@ def ship(settings: Settings, storage: Storage | None, model_id: str) -> Path:
     import_tensorflow()
     import keras
 
-    from engine.ml.training import save_for_inference
+    from engine.ml.models import save_for_inference
 
     save_for_inference(keras.models.load_model(source / "model.keras", compile=False), target / "model.keras")
     for name in FILES[1:]:

@@ -6,10 +6,10 @@ import contextlib
 import logging
 import os
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from engine.errors import SparkJobError
-from engine.settings import REPO_ROOT, Settings, is_loopback
+from engine.settings import Settings, is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ def spark_conf(settings: Settings, app_name: str, master: str | None = None) -> 
         "spark.pyspark.python": str(settings.python),
         "spark.pyspark.driver.python": str(settings.python),
         "spark.executorEnv.PYSPARK_PYTHON": str(settings.python),
-        # Executors import engine.data.pixels/engine.data.executor from the repository.
-        "spark.executorEnv.PYTHONPATH": str(REPO_ROOT),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "8",
@@ -70,8 +68,6 @@ def create_session(settings: Settings, app_name: str = "mri", master: str | None
     # Always, not only for local masters: the Spark UI (which can kill jobs) and Elephas' parameter server
     # bind to SPARK_LOCAL_IP, and without it to every interface.
     os.environ["SPARK_LOCAL_IP"] = settings.bind_host
-    # Local Python workers inherit the driver's environment, not spark.executorEnv.
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     (settings.run_dir / "spark-tmp").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
     for key, value in conf.items():
@@ -79,8 +75,10 @@ def create_session(settings: Settings, app_name: str = "mri", master: str | None
     try:
         spark = builder.getOrCreate()
     except Exception as err:  # py4j/JVM start errors have no common type
-        raise SparkJobError(f"Spark could not start with master {conf['spark.master']!r}: {str(err).splitlines()[0]}; "
-                            "check that Java 17 is installed and the master URL is right.") from err
+        raise SparkJobError(
+            f"Spark could not start with master {conf['spark.master']!r}: {str(err).splitlines()[0]}; "
+            "check that Java 17 is installed and the master URL is right."
+        ) from err
     spark.sparkContext.setLogLevel("WARN")
     logger.info("Spark session %s on %s (UI %s)", app_name, conf["spark.master"], spark.sparkContext.uiWebUrl)
     return spark

@@ -5,21 +5,18 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import signal
 import subprocess
-import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
+import pyspark
 import requests
 
-import pyspark
-
-from engine.hdfs.cluster import port_is_free
 from engine.errors import ClusterError, EnvironmentProblem
+from engine.processes import port_is_free, record_process, recorded_process, stop_process, wait_until
 from engine.settings import REPO_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -39,13 +36,19 @@ def _folder(settings: Settings) -> Path:
 
 def _spawn(settings: Settings, name: str, args: list[str]) -> None:
     folder = _folder(settings)
-    env = {"SPARK_LOCAL_IP": settings.bind_host, "PYSPARK_PYTHON": str(settings.python), "PYTHONPATH": str(REPO_ROOT),
-           "SPARK_WORKER_DIR": str(folder / "work"), "SPARK_LOG_DIR": str(folder), "PATH": "/usr/bin:/bin:/usr/local/bin",
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {
+        "SPARK_LOCAL_IP": settings.bind_host,
+        "PYSPARK_PYTHON": str(settings.python),
+        "SPARK_WORKER_DIR": str(folder / "work"),
+        "SPARK_LOG_DIR": str(folder),
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
     with open(folder / f"{name}.log", "ab") as log:
-        proc = subprocess.Popen([_spark_class(), *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env, cwd=REPO_ROOT)
-    (folder / f"{name}.pid").write_text(json.dumps({"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time()}))
+        proc = subprocess.Popen(
+            [_spark_class(), *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env, cwd=REPO_ROOT
+        )
+    record_process(folder / f"{name}.pid", proc.pid)
 
 
 def status(settings: Settings, ui_port: int = MASTER_UI_PORT) -> dict:
@@ -54,9 +57,14 @@ def status(settings: Settings, ui_port: int = MASTER_UI_PORT) -> dict:
         data = requests.get(f"http://{settings.bind_host}:{ui_port}/json/", timeout=3).json()
     except (requests.RequestException, ValueError):
         return {"running": False}
-    return {"running": True, "url": data.get("url"), "ui": f"http://{settings.bind_host}:{ui_port}",
-            "alive_workers": data.get("aliveworkers", 0), "cores": data.get("cores", 0),
-            "workers": [{"id": w["id"], "host": w["host"], "cores": w["cores"], "state": w["state"]} for w in data.get("workers", [])]}
+    return {
+        "running": True,
+        "url": data.get("url"),
+        "ui": f"http://{settings.bind_host}:{ui_port}",
+        "alive_workers": data.get("aliveworkers", 0),
+        "cores": data.get("cores", 0),
+        "workers": [{"id": w["id"], "host": w["host"], "cores": w["cores"], "state": w["state"]} for w in data.get("workers", [])],
+    }
 
 
 def start(settings: Settings, workers: int = 2, port: int = MASTER_PORT, ui_port: int = MASTER_UI_PORT, timeout_s: float = 90) -> dict:
@@ -69,19 +77,21 @@ def start(settings: Settings, workers: int = 2, port: int = MASTER_PORT, ui_port
             raise EnvironmentProblem(f"Port {p} (the Spark {what}) is in use; stop that program first.")
     master = f"spark://{settings.bind_host}:{port}"
     try:
-        _spawn(settings, "master", ["org.apache.spark.deploy.master.Master", "--host", settings.bind_host, "--port", str(port),
-                                    "--webui-port", str(ui_port)])
+        _spawn(settings, "master", ["org.apache.spark.deploy.master.Master", "--host", settings.bind_host, "--port", str(port), "--webui-port", str(ui_port)])
         for i in range(workers):
-            _spawn(settings, f"worker{i + 1}", ["org.apache.spark.deploy.worker.Worker", master, "--cores", "1", "--memory", "2g",
-                                                "--host", settings.bind_host, "--webui-port", "0"])
-        deadline = time.monotonic() + timeout_s
-        while True:
+            _spawn(
+                settings,
+                f"worker{i + 1}",
+                ["org.apache.spark.deploy.worker.Worker", master, "--cores", "1", "--memory", "2g", "--host", settings.bind_host, "--webui-port", "0"],
+            )
+
+        def ready() -> bool:
             current = status(settings, ui_port)
-            if current["running"] and current["alive_workers"] >= workers:
-                return current
-            if time.monotonic() > deadline:
-                raise ClusterError(f"The Spark standalone cluster was not ready after {timeout_s:.0f} s; see {_folder(settings)}/*.log.")
-            time.sleep(0.3)  # probe interval
+            return current["running"] and current["alive_workers"] >= workers
+
+        if not wait_until(ready, timeout_s, interval_s=0.3):
+            raise ClusterError(f"The Spark standalone cluster was not ready after {timeout_s:.0f} s; see {_folder(settings)}/*.log.")
+        return status(settings, ui_port)
     except BaseException:
         stop(settings)
         raise
@@ -90,17 +100,15 @@ def start(settings: Settings, workers: int = 2, port: int = MASTER_PORT, ui_port
 def stop(settings: Settings) -> list[str]:
     stopped = []
     for pid_file in sorted(_folder(settings).glob("*.pid")):
-        try:
-            record = json.loads(pid_file.read_text())
-            proc = psutil.Process(record["pid"])
-            if abs(proc.create_time() - record["create_time"]) < 1:
-                for child in proc.children(recursive=True):
+        proc = recorded_process(pid_file)
+        if proc is not None:
+            try:
+                for child in proc.children(recursive=True):  # the workers' executors
                     child.send_signal(signal.SIGTERM)
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=20)
-                stopped.append(pid_file.stem)
-        except (OSError, ValueError, psutil.Error):
-            pass
+            except psutil.Error:
+                pass
+            stop_process(proc)
+            stopped.append(pid_file.stem)
         pid_file.unlink(missing_ok=True)
     return stopped
 

@@ -17,8 +17,16 @@ from engine.settings import REPO_ROOT
 from tests.conftest import free_port
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def chromium_path() -> str | None:
@@ -28,9 +36,25 @@ def chromium_path() -> str | None:
 def launch_dashboard(port: int, log: Path) -> subprocess.Popen:
     """`streamlit run` as ./run.sh does it, in its own process group (so a Ctrl-C to it spares pytest)."""
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                                cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "dashboard/app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 90) -> None:
@@ -60,7 +84,7 @@ def stop_dashboard(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 def settle(page) -> None:
     """Wait until the page has drawn and Streamlit has finished running its script."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    page.wait_for_selector('h1', timeout=60_000)
+    page.wait_for_selector("h1", timeout=60_000)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
     page.wait_for_timeout(800)  # let plotly finish its first draw before a screenshot
 

@@ -8,7 +8,6 @@ from PIL import Image
 from pydicom.data import get_testdata_file
 
 from engine.clinic import classification_log
-
 from engine.ml import registry
 from tests.e2e.conftest import wait_for_text
 from tests.images import sample_files

@@ -4,8 +4,16 @@ import pytest
 
 from tests.e2e.conftest import main_text, settle
 
-PAGES = {"overview": "", "hdfs": "hdfs", "dataset": "dataset", "preprocess": "preprocess", "train": "train",
-         "speedup": "speedup", "classify": "classify", "models": "models"}
+PAGES = {
+    "overview": "",
+    "hdfs": "hdfs",
+    "dataset": "dataset",
+    "preprocess": "preprocess",
+    "train": "train",
+    "speedup": "speedup",
+    "classify": "classify",
+    "models": "models",
+}
 
 
 @pytest.mark.parametrize("name", list(PAGES))

@@ -6,15 +6,11 @@ import csv
 import io
 import time
 
-from engine.data import stats
-
-from engine.data import datasets
-
-from engine.jobs import store as jobs
-
-from engine.ml import training
+from engine.data import datasets, stats
 from engine.data.ingest import ingest_dataset
 from engine.data.preprocess import preprocess_dataset
+from engine.jobs import store as jobs
+from engine.ml import runs
 from tests.e2e.conftest import main_text, settle, wait_for_text
 from tests.e2e.test_pipeline_in_browser import commit_text
 from tests.images import SAMPLE, sample_files
@@ -111,7 +107,7 @@ def test_enter_starts_nothing_and_the_train_page_follows_the_new_run(page, dashb
 def _wait_for_run(settings, dataset: str, timeout_s: float = 120) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for run in training.list_runs(settings):
+        for run in runs.list_runs(settings):
             if run["config"].get("dataset") == dataset:
                 return run["run_id"]
         time.sleep(0.5)
@@ -129,8 +125,21 @@ def test_the_batch_csv_has_model_time_probabilities_and_full_hashes(page, dashbo
         button.click()
     rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
     assert len(rows) == 2
-    assert set(rows[0]) >= {"#", "file", "class", "confidence", "flag", "reason", "p_glioma", "p_meningioma", "p_notumor",
-                            "p_pituitary", "model", "time", "sha256"}
+    assert set(rows[0]) >= {
+        "#",
+        "file",
+        "class",
+        "confidence",
+        "flag",
+        "reason",
+        "p_glioma",
+        "p_meningioma",
+        "p_notumor",
+        "p_pituitary",
+        "model",
+        "time",
+        "sha256",
+    }
     for row in rows:
         assert len(row["sha256"]) == 64 and row["model"] and row["time"]
         if row["confidence"]:

@@ -7,20 +7,15 @@ import time
 
 import pytest
 
-from engine.clinic import classification_log
-
-from engine.data import datasets
-
 from engine.bench import demo
-
-from engine.jobs import store as jobs
-
-from engine.ml import registry
 from engine.bench.preprocess import list_benchmarks
+from engine.clinic import classification_log
+from engine.data import datasets
 from engine.data.ingest import ingest_dataset
+from engine.jobs import store as jobs
+from engine.ml import registry
 from tests.conftest import free_port
-from tests.e2e.conftest import (launch_browser, launch_dashboard, main_text, settle, stop_dashboard, wait_for_text,
-                                 wait_healthy)
+from tests.e2e.conftest import launch_browser, launch_dashboard, main_text, settle, stop_dashboard, wait_for_text, wait_healthy
 from tests.images import SAMPLE, sample_files
 
 
@@ -116,10 +111,12 @@ def test_preprocessing_job_survives_a_dashboard_restart(browser, hdfs_cluster, s
 def user_state(settings, storage) -> dict:
     """What belongs to the user: datasets, models, default model and saved benchmarks (the demo's own excluded)."""
     mine = [d for d in datasets.list_datasets(storage) if d["name"] != demo.DEMO_DATASET]
-    return {"datasets": sorted((d["name"], d["images"]) for d in mine),
-            "models": sorted(c["model_id"] for c in registry.list_models(settings, storage) if f"-{demo.DEMO_DATASET}-" not in c["model_id"]),
-            "default": registry.default_model_id(settings),
-            "benchmarks": sorted(b.get("run_id", "") for b in list_benchmarks(settings, storage))}
+    return {
+        "datasets": sorted((d["name"], d["images"]) for d in mine),
+        "models": sorted(c["model_id"] for c in registry.list_models(settings, storage) if f"-{demo.DEMO_DATASET}-" not in c["model_id"]),
+        "default": registry.default_model_id(settings),
+        "benchmarks": sorted(b.get("run_id", "") for b in list_benchmarks(settings, storage)),
+    }
 
 
 def test_demo_mode_runs_the_pipeline_and_leaves_user_data_alone(browser, dashboard_url, settings, storage, artifacts):
@@ -148,9 +145,11 @@ def test_demo_mode_runs_the_pipeline_and_leaves_user_data_alone(browser, dashboa
         settle(page)
         page.screenshot(path=str(artifacts / "demo.png"), full_page=True)
         # The duration is recorded (not asserted: timings on a shared 2-core machine are noisy).
-        (artifacts / "demo-duration.json").write_text(json.dumps(
-            {"engine_seconds": state["seconds"], "browser_seconds": round(wall, 1),
-             "steps": {s["key"]: s["seconds"] for s in state["steps"]}}, indent=1))
+        (artifacts / "demo-duration.json").write_text(
+            json.dumps(
+                {"engine_seconds": state["seconds"], "browser_seconds": round(wall, 1), "steps": {s["key"]: s["seconds"] for s in state["steps"]}}, indent=1
+            )
+        )
     finally:
         context.close()
     assert user_state(settings, storage) == before

@@ -1,14 +1,13 @@
 """Start-up faults get one sentence with the fix and leave no half-started daemons."""
 
-import os
 import socket
 import subprocess
 import sys
 
 import pytest
 
-from engine.hdfs import cluster
 from engine.errors import EnvironmentProblem
+from engine.hdfs import cluster, daemons
 from engine.settings import REPO_ROOT, load_settings
 from tests.conftest import free_port
 
@@ -35,13 +34,12 @@ def test_port_taken_is_named_and_nothing_is_left_running(tmp_path):
         blocker.listen()
         with pytest.raises(EnvironmentProblem, match=r"Port 31910 .*datanode1.*MRI_DATANODE_BASE_PORT"):
             cluster.cluster_up(settings)
-    assert all(cluster.daemon_process(settings, d.name) is None for d in cluster.daemons(settings))
+    assert all(daemons.daemon_process(settings, d.name) is None for d in daemons.daemons(settings))
 
 
 def test_java_missing_is_one_sentence_exit_1(tmp_path):
     env = {**isolated_env(tmp_path), "PATH": str(tmp_path)}  # an empty PATH: no java
-    done = subprocess.run([sys.executable, "-m", "engine", "cluster", "up"], capture_output=True, text=True,
-                          timeout=60, env=env, cwd=REPO_ROOT)
+    done = subprocess.run([sys.executable, "-m", "engine", "cluster", "up"], capture_output=True, text=True, timeout=60, env=env, cwd=REPO_ROOT)
     assert done.returncode == 1
     assert "Java was not found" in done.stderr and "Traceback" not in done.stderr
 
@@ -55,7 +53,7 @@ def test_start_failure_stops_what_it_started(tmp_path):
     with pytest.raises(Exception) as info:
         cluster.cluster_up(settings)
     assert "NameNode" in str(info.value) or "namenode" in str(info.value)
-    assert all(cluster.daemon_process(settings, d.name) is None for d in cluster.daemons(settings))
+    assert all(daemons.daemon_process(settings, d.name) is None for d in daemons.daemons(settings))
 
 
 def test_second_cluster_up_is_a_no_op(hdfs_cluster):

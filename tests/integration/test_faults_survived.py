@@ -10,15 +10,13 @@ import numpy as np
 import pytest
 import requests
 
-from engine.hdfs import cluster
-
 from engine.data import datasets
-
-from engine.jobs import store as jobs
-from engine.errors import StorageError
 from engine.data.executor import FAULT_KILL_WORKER_ONCE
 from engine.data.ingest import ingest_dataset
 from engine.data.preprocess import read_prepared
+from engine.errors import StorageError
+from engine.hdfs import cluster, probes
+from engine.jobs import store as jobs
 from engine.settings import REPO_ROOT
 from tests.conftest import sample_dataset, sequential_pixels, wait_for
 from tests.images import SAMPLE
@@ -53,15 +51,24 @@ def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, da
         cluster.start_daemon(settings, victim)
         cluster.wait_until_ready(settings, timeout_s=120)
     # Back with its old replicas, the cluster heals: nothing missing, nothing under-replicated.
-    wait_for(lambda: (s := cluster.replication_state(settings))["live_datanodes"] == settings.datanodes
-             and s["under_replicated"] == 0 and s["missing"] == 0, 120, "HDFS to be fully replicated again")
+    wait_for(
+        lambda: (s := probes.replication_state(settings))["live_datanodes"] == settings.datanodes and s["under_replicated"] == 0 and s["missing"] == 0,
+        120,
+        "HDFS to be fully replicated again",
+    )
 
 
 def test_killed_python_worker_is_retried_and_output_is_complete(settings, storage, dataset, tmp_path):
     flag = tmp_path / "killed-once"
     env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
-    proc = subprocess.run([sys.executable, "-m", "engine", "preprocess", dataset, "--size", "48", "--workers", "2", "--json"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "preprocess", dataset, "--size", "48", "--workers", "2", "--json"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert flag.exists()  # a Python worker really died by SIGKILL mid-task
     assert "Lost task" in proc.stderr or "exited unexpectedly" in proc.stderr  # and Spark saw it and retried
@@ -73,16 +80,38 @@ def test_killed_python_worker_is_retried_and_output_is_complete(settings, storag
 
 
 def test_training_worker_killed_mid_epoch_is_retried(settings, storage, dataset, tmp_path):
+    from engine.data.preprocess import prepared_dir, preprocess_dataset
     from engine.ml import registry
-    from engine.data.preprocess import preprocess_dataset, prepared_dir
 
     if not storage.exists(prepared_dir(dataset, 48)):
         preprocess_dataset(settings, storage, dataset, size=48, workers=2)
     flag = tmp_path / "killed-once"
     env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
-    proc = subprocess.run([sys.executable, "-m", "engine", "train", dataset, "--mode", "synchronous", "--workers", "2",
-                           "--epochs", "2", "--batch-size", "4", "--size", "48", "--json"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "train",
+            dataset,
+            "--mode",
+            "synchronous",
+            "--workers",
+            "2",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--size",
+            "48",
+            "--json",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert flag.exists()  # an Elephas worker really died by SIGKILL in the middle of an epoch
     assert "Lost task" in proc.stderr or "exited unexpectedly" in proc.stderr  # and Spark retried its task

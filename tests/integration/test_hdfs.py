@@ -7,17 +7,17 @@ import sys
 
 import pytest
 
-from engine.hdfs import cluster
 from engine.errors import NotFoundError, StorageError
-from engine.settings import load_settings
+from engine.hdfs import probes
 from engine.hdfs.storage import Storage
+from engine.settings import load_settings
 from tests.conftest import free_port
 
 ENGINE = [sys.executable, "-m", "engine"]
 
 
 def test_status_shows_every_datanode_live(hdfs_cluster):
-    status = cluster.cluster_status(hdfs_cluster)
+    status = probes.cluster_status(hdfs_cluster)
     assert status["namenode"]["live"] is True
     assert status["namenode"]["safemode"] is False
     live = [d for d in status["datanodes"] if d["live"]]
@@ -57,8 +57,7 @@ def test_cli_blocks_json_contract(storage, hdfs_root):
     data = json.loads(out)
     assert set(data) >= {"path", "length", "block_size", "replication", "blocks"}
     assert set(data["blocks"][0]) >= {"block_id", "offset", "length", "hosts"}
-    listing = json.loads(subprocess.run([*ENGINE, "hdfs", "ls", hdfs_root, "--json"], capture_output=True, text=True,
-                                        timeout=60, check=True).stdout)
+    listing = json.loads(subprocess.run([*ENGINE, "hdfs", "ls", hdfs_root, "--json"], capture_output=True, text=True, timeout=60, check=True).stdout)
     assert [e["name"] for e in listing["entries"]] == ["small.txt"]
 
 
@@ -76,9 +75,8 @@ def test_blocks_of_a_folder_is_refused(storage, hdfs_root):
 
 def test_namenode_not_answering_is_reported(tmp_path):
     port = free_port()
-    settings = load_settings({"MRI_RUN_DIR": str(tmp_path), "MRI_NAMENODE_HTTP": f"http://127.0.0.1:{port}",
-                              "MRI_HDFS_TIMEOUT": "2"})
-    status = cluster.cluster_status(settings)
+    settings = load_settings({"MRI_RUN_DIR": str(tmp_path), "MRI_NAMENODE_HTTP": f"http://127.0.0.1:{port}", "MRI_HDFS_TIMEOUT": "2"})
+    status = probes.cluster_status(settings)
     assert status["namenode"]["live"] is False and "not answering" in status["namenode"]["error"]
     with pytest.raises(StorageError, match="is HDFS running"):
         Storage(settings).list("/")

@@ -26,16 +26,17 @@ def corpus(tmp_path_factory):
 
 # Started from a small interpreter, so the child's peak RSS is its own, not pytest's (a fork inherits the
 # parent's pages, and the kernel's high-water mark remembers them across exec).
-MEASURE = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[2:]); _, status, usage = os.wait4(p.pid, 0); "
-           "open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); sys.exit(os.waitstatus_to_exitcode(status))")
+MEASURE = (
+    "import os, subprocess, sys; p = subprocess.Popen(sys.argv[2:]); _, status, usage = os.wait4(p.pid, 0); "
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); sys.exit(os.waitstatus_to_exitcode(status))"
+)
 
 
 def run_measured(args: list[str], tmp_path) -> tuple[int, float, float, str, str]:
     """(exit code, seconds, peak RSS in MB, stdout, stderr) of one engine command."""
     peak_file = tmp_path / "peak-kb"
     t0 = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(peak_file), *ENGINE, *args], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", MEASURE, str(peak_file), *ENGINE, *args], capture_output=True, text=True, timeout=120)
     seconds = time.monotonic() - t0
     return out.returncode, seconds, int(peak_file.read_text()) / 1024, out.stdout, out.stderr
 
@@ -45,8 +46,16 @@ def test_each_hostile_file_alone_is_refused_in_one_sentence_fast_and_bounded(cor
     for name, path in corpus.items():
         code, seconds, peak_mb, out, err = run_measured(["classify", str(path), "--json"], tmp_path)
         result = json.loads(out)["results"][0]
-        artifacts_table.append({"input": name, "bytes": path.stat().st_size, "answer": result["reason"], "exit_code": code,
-                                "peak_mb": round(peak_mb), "seconds": round(seconds, 2)})
+        artifacts_table.append(
+            {
+                "input": name,
+                "bytes": path.stat().st_size,
+                "answer": result["reason"],
+                "exit_code": code,
+                "peak_mb": round(peak_mb),
+                "seconds": round(seconds, 2),
+            }
+        )
         assert code == 2, (name, err)
         assert result["rejected"] and result["label"] is None, name
         errors = [line for line in err.splitlines() if line.startswith("error:")]
@@ -59,8 +68,7 @@ def test_each_hostile_file_alone_is_refused_in_one_sentence_fast_and_bounded(cor
 
 def test_hostile_files_in_a_batch_do_not_cost_the_real_scans_their_answers(corpus):
     real = sample_files("glioma", 1) + sample_files("pituitary", 1)
-    out = subprocess.run([*ENGINE, "classify", *map(str, corpus.values()), *map(str, real), "--json"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run([*ENGINE, "classify", *map(str, corpus.values()), *map(str, real), "--json"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     results = {r["file"].rsplit("/", 1)[-1]: r for r in json.loads(out.stdout)["results"]}
     assert all(results[name]["rejected"] for name in corpus)

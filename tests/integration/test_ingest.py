@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from engine.data import datasets
-from engine.errors import StorageError
-from engine.data.lock import lock_path
 from engine.data.ingest import ingest_dataset
+from engine.data.lock import lock_path
+from engine.errors import StorageError
 from engine.spark.session import hdfs_uri
 from tests.images import messy_tree, zip_tree
 
@@ -58,14 +58,18 @@ def test_packed_copy_is_read_by_spark(spark, storage, settings, tmp_path, datase
 
 def test_zip_ingest_through_the_cli_json(storage, tmp_path, dataset_name):
     archive = zip_tree(messy_tree(tmp_path / "kaggle"), tmp_path / "kaggle.zip")
-    done = subprocess.run([sys.executable, "-m", "engine", "dataset", "ingest", str(archive), "--name", dataset_name, "--json"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "dataset", "ingest", str(archive), "--name", dataset_name, "--json"], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) >= {"dataset", "stored", "duplicates_skipped", "rejected", "per_class"}
     assert result["stored"] == 7 and all(set(r) == {"path", "reason"} for r in result["rejected"])
-    audit = json.loads(subprocess.run([sys.executable, "-m", "engine", "dataset", "audit", dataset_name, "--json"],
-                                      capture_output=True, text=True, timeout=300, check=True).stdout)
+    audit = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "engine", "dataset", "audit", dataset_name, "--json"], capture_output=True, text=True, timeout=300, check=True
+        ).stdout
+    )
     assert set(audit) >= {"exact_groups", "near_groups", "cross_split", "conflicting_labels"}
 
 
@@ -82,10 +86,12 @@ def test_failed_ingest_leaves_nothing(storage, tmp_path, dataset_name, monkeypat
 
 
 def test_bad_source_is_bad_input(storage, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "engine", "dataset", "ingest", str(tmp_path / "nope"), "--name", "x"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "dataset", "ingest", str(tmp_path / "nope"), "--name", "x"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2 and "does not exist" in done.stderr
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
-    done = subprocess.run([sys.executable, "-m", "engine", "dataset", "ingest", str(tmp_path / "bad.zip"), "--name", "x"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "dataset", "ingest", str(tmp_path / "bad.zip"), "--name", "x"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2 and "zip" in done.stderr

@@ -9,19 +9,17 @@ import shutil
 import signal
 import struct
 import subprocess
-import threading
 import sys
+import threading
 import zipfile
 
 import pyarrow.parquet as pq
 import pytest
 
-from engine.data import datasets
-
-from engine.data import ingest_source
+from engine.data import datasets, ingest_source
+from engine.data.ingest import ingest_dataset
 from engine.data.lock import lock_path
 from engine.errors import InputError
-from engine.data.ingest import ingest_dataset
 from tests.conftest import wait_for
 from tests.hostile import hostile_names_zip, many_entries_zip, zip_bomb
 from tests.images import SAMPLE, sample_files
@@ -47,7 +45,7 @@ def copies(root, classes: tuple[str, ...], per_class: int):
     return root
 
 
-def assert_consistent(storage, name: str) -> "list[str]":
+def assert_consistent(storage, name: str) -> list[str]:
     """The manifest names exactly the stored files, each with its size; packed parts hold exactly its rows;
     nothing of an unfinished ingest is left. Returns the manifest's paths."""
     manifest = datasets.read_manifest(storage, name)
@@ -71,8 +69,10 @@ def assert_consistent(storage, name: str) -> "list[str]":
 def test_two_concurrent_ingests_of_overlapping_folders(storage, tmp_path, dataset_name):
     a = copies(tmp_path / "a", ("glioma", "meningioma"), 30)
     b = copies(tmp_path / "b", ("meningioma", "notumor"), 30)  # meningioma-0000..0029 in both
-    procs = [subprocess.Popen([*ENGINE, "dataset", "ingest", str(src), "--name", dataset_name, "--json"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for src in (a, b)]
+    procs = [
+        subprocess.Popen([*ENGINE, "dataset", "ingest", str(src), "--name", dataset_name, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for src in (a, b)
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [r[1] for r in results]
     stored = sorted(json.loads(out)["stored"] for out, _ in results)
@@ -82,8 +82,7 @@ def test_two_concurrent_ingests_of_overlapping_folders(storage, tmp_path, datase
 
 
 def _start_ingest(src, name):
-    return subprocess.Popen([*ENGINE, "dataset", "ingest", str(src), "--name", name, "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([*ENGINE, "dataset", "ingest", str(src), "--name", name, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _staging_exists(storage, name) -> bool:
@@ -123,7 +122,7 @@ def test_zip_bomb_and_huge_declared_sizes_are_refused_unread(storage, tmp_path, 
     data = bytearray(archive.read_bytes())
     at = 0
     while (at := data.find(b"PK\x01\x02", at)) != -1:
-        data[at + 24:at + 28] = struct.pack("<I", 0xFFFFFFF0)  # uncompressed size
+        data[at + 24 : at + 28] = struct.pack("<I", 0xFFFFFFF0)  # uncompressed size
         at += 4
     archive.write_bytes(bytes(data))
     with pytest.raises(InputError, match="GiB in all"):

@@ -12,21 +12,18 @@ import sys
 import time
 
 import numpy as np
-import psutil
 import pytest
 
 from engine.clinic import classification_log
-
 from engine.data import datasets
-
-from engine.jobs import store as jobs
-
-from engine.ml import registry
-from engine.errors import InputError
 from engine.data.ingest import ingest_dataset
 from engine.data.preprocess import preprocess_dataset
-from engine.settings import REPO_ROOT
-from engine.ml.training import TrainConfig, list_runs, read_history, train
+from engine.errors import InputError
+from engine.jobs import store as jobs
+from engine.ml import registry
+from engine.ml.config import TrainConfig
+from engine.ml.runs import list_runs, read_history
+from engine.ml.training import train
 from tests.images import SAMPLE, bad_inputs, odd_but_valid, sample_files
 
 ENGINE = [sys.executable, "-m", "engine"]
@@ -60,8 +57,7 @@ def test_local_training_registers_a_card(tiny_model, settings, storage):
 
 @pytest.mark.parametrize("mode", ["synchronous", "asynchronous", "hogwild"])
 def test_elephas_modes_train(prepared, settings, storage, mode):
-    card = train(settings, storage, TrainConfig(dataset=prepared, mode=mode, workers=2, epochs=1, batch_size=4, size=64,
-                                                val_fraction=0.25))
+    card = train(settings, storage, TrainConfig(dataset=prepared, mode=mode, workers=2, epochs=1, batch_size=4, size=64, val_fraction=0.25))
     try:
         assert card["training"]["mode"] == mode and card["validation"]["n"] > 0
         assert len(card["history"]) == 1
@@ -70,8 +66,7 @@ def test_elephas_modes_train(prepared, settings, storage, mode):
 
 
 def test_synchronous_workers_keep_their_compiled_model(prepared, settings, storage):
-    card = train(settings, storage, TrainConfig(dataset=prepared, mode="synchronous", workers=2, epochs=3, batch_size=4,
-                                                size=64, val_fraction=0.25))
+    card = train(settings, storage, TrainConfig(dataset=prepared, mode="synchronous", workers=2, epochs=3, batch_size=4, size=64, val_fraction=0.25))
     try:
         history = card["history"]
         assert all(h["worker_fit_seconds"] > 0 for h in history)
@@ -82,8 +77,8 @@ def test_synchronous_workers_keep_their_compiled_model(prepared, settings, stora
 
 
 def test_every_training_partition_holds_every_class(spark, storage, prepared):
-    from engine.ml.elephas_driver import training_rdd
     from engine.data.preprocess import read_prepared
+    from engine.ml.elephas_driver import training_rdd
 
     x, y, _ = read_prepared(storage, prepared, 64)  # sorted by path, that is, grouped by class
     onehot = np.eye(4, dtype=np.float32)[y]
@@ -128,8 +123,9 @@ def test_training_needs_a_preprocessed_dataset(settings, storage, prepared):
 
 
 def test_evaluate_json_and_leak_free(tiny_model, prepared):
-    out = subprocess.run([*ENGINE, "evaluate", "--model", tiny_model, "--data", str(SAMPLE), "--train-manifest", prepared, "--json"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [*ENGINE, "evaluate", "--model", tiny_model, "--data", str(SAMPLE), "--train-manifest", prepared, "--json"], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert r["n"] == 40 and set(r["per_class"]) == {"glioma", "meningioma", "notumor", "pituitary"}
@@ -155,8 +151,9 @@ def test_incompatible_model_file_is_refused(tmp_path, settings, storage):
 def test_classify_json_contract_and_audit(tiny_model, settings, tmp_path):
     scans = [str(p) for p in sample_files("glioma", 2) + sample_files("pituitary", 1)]
     before = len(classification_log.read(settings))
-    out = subprocess.run([*ENGINE, "classify", *scans, "--model", tiny_model, "--explain", str(tmp_path), "--json"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [*ENGINE, "classify", *scans, "--model", tiny_model, "--explain", str(tmp_path), "--json"], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert len(r["results"]) == 3 and r["model"]["id"] == tiny_model
@@ -174,14 +171,24 @@ def test_classify_json_contract_and_audit(tiny_model, settings, tmp_path):
 def test_classify_refuses_every_bad_file_and_still_answers_the_rest(tiny_model, tmp_path):
     bad = bad_inputs(tmp_path)
     good = sample_files("meningioma", 1)[0]
-    out = subprocess.run([*ENGINE, "classify", str(good), *map(str, bad.values()), "--model", tiny_model, "--json"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [*ENGINE, "classify", str(good), *map(str, bad.values()), "--model", tiny_model, "--json"], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     results = {item["file"].rsplit("/", 1)[-1]: item for item in json.loads(out.stdout)["results"]}
     assert not results[good.name]["rejected"] or "does not look like the brain MRI" in results[good.name]["reason"]
-    expected = {"zero.jpg": "empty", "truncated.jpg": "truncated", "page.jpg": "not an image", "text.jpg": "not an image",
-                "doc.jpg": "not an image", "bomb.png": "decompression bomb", "huge.jpg": "limit",
-                "nopixels.dcm": "no pixel data", "series.dcm": "multi-frame", "cut.dcm": "DICOM"}
+    expected = {
+        "zero.jpg": "empty",
+        "truncated.jpg": "truncated",
+        "page.jpg": "not an image",
+        "text.jpg": "not an image",
+        "doc.jpg": "not an image",
+        "bomb.png": "decompression bomb",
+        "huge.jpg": "limit",
+        "nopixels.dcm": "no pixel data",
+        "series.dcm": "multi-frame",
+        "cut.dcm": "DICOM",
+    }
     for name, words in expected.items():
         assert results[name]["rejected"], name
         assert words in results[name]["reason"], (name, results[name]["reason"])

@@ -8,13 +8,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from engine.data import datasets
-
-from engine.spark import standalone as spark_cluster
 from engine.bench.preprocess import benchmark_preprocess
-from engine.errors import InputError
+from engine.data import datasets
 from engine.data.preprocess import Method, preprocess_dataset, read_prepared
+from engine.errors import InputError
 from engine.settings import get_settings
+from engine.spark import standalone as spark_cluster
 from tests.conftest import free_port, sample_dataset, sequential_pixels
 
 DATASET = "t-prep"
@@ -41,10 +40,12 @@ def test_rdd_arrow_and_sequential_agree(settings, storage, dataset):
 def test_unreadable_image_is_reported_not_fatal(settings, storage, dataset, tmp_path):
     # A packed row whose bytes do not decode (as if a file were damaged after ingest).
     import io
+
     import pyarrow as pa
 
-    bad = pa.table({"path": ["/x/bad.jpg"], "split": ["train"], "class": ["glioma"], "sha256": ["0" * 64],
-                    "content": pa.array([b"\xff\xd8\xff broken"], pa.binary())})
+    bad = pa.table(
+        {"path": ["/x/bad.jpg"], "split": ["train"], "class": ["glioma"], "sha256": ["0" * 64], "content": pa.array([b"\xff\xd8\xff broken"], pa.binary())}
+    )
     buf = io.BytesIO()
     pq.write_table(bad, buf)
     target = f"{datasets.packed_dir(dataset)}/part-zz-broken.parquet"

@@ -5,9 +5,7 @@ Skipped with a reason where the folder is absent (a user's clone has no ../share
 
 import pytest
 
-from engine.data import duplicates
-
-from engine.data import datasets
+from engine.data import datasets, duplicates
 from engine.data.ingest import ingest_dataset
 from tests.images import SHARED_TRAINING
 

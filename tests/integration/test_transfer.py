@@ -8,15 +8,15 @@ import sys
 import numpy as np
 import pytest
 
-from engine.data import datasets
-
-from engine.ml import phases
-
-from engine.ml import registry
 from engine.bench.adapt import benchmark_adapt, plain_reading
+from engine.data import datasets
 from engine.data.ingest import ingest_dataset
 from engine.data.preprocess import preprocess_dataset
-from engine.ml.training import TrainConfig, compile_for, read_history, run_dir, train
+from engine.ml import phases, registry
+from engine.ml.config import TrainConfig
+from engine.ml.fit import compile_for
+from engine.ml.runs import read_history, run_dir
+from engine.ml.training import train
 from tests.images import SAMPLE
 
 DATASET = "t-transfer"
@@ -80,8 +80,7 @@ def test_the_frozen_phase_trains_only_the_head_and_finetuning_keeps_batchnorm(re
 
 
 def test_two_phase_resnet50_resumes_across_the_switch(prepared, resnet_weights, settings, storage):
-    config = dict(dataset=prepared, arch="resnet50", weights=resnet_weights, epochs=3, freeze_epochs=1, batch_size=8,
-                  size=SIZE, val_fraction=0.25)
+    config = dict(dataset=prepared, arch="resnet50", weights=resnet_weights, epochs=3, freeze_epochs=1, batch_size=8, size=SIZE, val_fraction=0.25)
 
     def stop_after_frozen_phase(done, total, message):
         if done == 1 and "epoch 1" in message:
@@ -89,8 +88,7 @@ def test_two_phase_resnet50_resumes_across_the_switch(prepared, resnet_weights, 
 
     with pytest.raises(KeyboardInterrupt):
         train(settings, storage, TrainConfig(**config), on_progress=stop_after_frozen_phase)
-    run_id = max((p for p in (settings.run_dir / "training").iterdir() if p.name.startswith(f"resnet50-{prepared}")),
-                 key=lambda p: p.stat().st_mtime).name
+    run_id = max((p for p in (settings.run_dir / "training").iterdir() if p.name.startswith(f"resnet50-{prepared}")), key=lambda p: p.stat().st_mtime).name
     assert [h["phase"] for h in read_history(settings, run_id)] == ["frozen"]
     card = train(settings, storage, TrainConfig(dataset=prepared), resume=run_id)
     try:
@@ -106,8 +104,11 @@ def test_two_phase_resnet50_resumes_across_the_switch(prepared, resnet_weights, 
 
 
 def test_adapting_a_registered_model_with_elephas_rebuilds_workers_at_the_switch(prepared, registered, settings, storage):
-    card = train(settings, storage, TrainConfig(dataset=prepared, init_from=registered, mode="synchronous", workers=2,
-                                                epochs=2, freeze_epochs=1, batch_size=4, size=96, val_fraction=0.25))
+    card = train(
+        settings,
+        storage,
+        TrainConfig(dataset=prepared, init_from=registered, mode="synchronous", workers=2, epochs=2, freeze_epochs=1, batch_size=4, size=96, val_fraction=0.25),
+    )
     try:
         assert card["init_from"] == registered and card["model_id"].startswith(f"compact-adapted-{prepared}")
         assert card["input"]["size"] == SIZE  # the registered model's size, not the one asked for
@@ -123,15 +124,13 @@ def test_adapting_a_registered_model_with_elephas_rebuilds_workers_at_the_switch
 
 
 def test_freeze_epochs_without_a_pretrained_start_is_refused(prepared, settings, storage):
-    result = subprocess.run([sys.executable, "-m", "engine", "train", prepared, "--freeze-epochs", "2", "--json"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "engine", "train", prepared, "--freeze-epochs", "2", "--json"], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "pretrained start" in json.loads(result.stdout)["error"]
 
 
 def test_benchmark_adapt_learning_curve(prepared, settings, storage):
-    r = benchmark_adapt(settings, storage, prepared, [1, 2], size=SIZE, epochs=3, base_epochs=2, freeze_epochs=1,
-                        holdout=0.5, save=False)
+    r = benchmark_adapt(settings, storage, prepared, [1, 2], size=SIZE, epochs=3, base_epochs=2, freeze_epochs=1, holdout=0.5, save=False)
     assert [(x["per_class"], x["method"]) for x in r["runs"]] == [(1, "scratch"), (1, "adapted"), (2, "scratch"), (2, "adapted")]
     assert all(0 <= x["accuracy"] <= 1 and x["seconds"] > 0 for x in r["runs"])
     assert [x["images"] for x in r["runs"]] == [4, 4, 8, 8]
@@ -140,9 +139,13 @@ def test_benchmark_adapt_learning_curve(prepared, settings, storage):
 
 
 def test_imagenet_weights_offline_fail_with_a_clear_message():
-    result = subprocess.run([sys.executable, "-c", "from engine.ml.models import build_resnet50; build_resnet50(32, 3, 'imagenet')"],
-                            capture_output=True, text=True, timeout=300,
-                            env={**__import__("os").environ, "KERAS_HOME": "/nonexistent-keras-cache"})
+    result = subprocess.run(
+        [sys.executable, "-c", "from engine.ml.models import build_resnet50; build_resnet50(32, 3, 'imagenet')"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "KERAS_HOME": "/nonexistent-keras-cache"},
+    )
     if result.returncode == 0:
         pytest.skip("this machine can download ImageNet weights")
     assert "cannot be downloaded" in result.stderr and "--weights none" in result.stderr

@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from engine.ml import registry
 from engine.bench.demo import _remove_old_demo_models
 from engine.errors import InputError
+from engine.ml import registry
 from engine.ml.inference import LoadedModel
 
 USER_DATASETS = ("demo-x", "x-demo", "a-demo-b")

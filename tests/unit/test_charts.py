@@ -3,7 +3,10 @@
 from dashboard import charts
 
 BLOCKS = {
-    "path": "/f", "length": 2_500_000, "block_size": 1_048_576, "replication": 2,
+    "path": "/f",
+    "length": 2_500_000,
+    "block_size": 1_048_576,
+    "replication": 2,
     "blocks": [
         {"block_id": 1, "offset": 0, "length": 1_048_576, "hosts": ["datanode1", "datanode2"]},
         {"block_id": 2, "offset": 1_048_576, "length": 1_048_576, "hosts": ["datanode2", "datanode3"]},
@@ -27,9 +30,17 @@ def test_datanode_usage_colours_dead_nodes():
 def test_training_breakdown_stacks_elephas_parts_and_keeps_keras_whole():
     from dashboard import charts_ml
 
-    runs = [{"method": "keras", "workers": 1, "seconds_median": 30.0},
-            {"method": "elephas-synchronous", "workers": 2, "seconds_median": 36.0, "worker_setup_seconds_median": 0.3,
-             "worker_fit_seconds_median": 33.0, "driver_seconds_median": 2.7}]
+    runs = [
+        {"method": "keras", "workers": 1, "seconds_median": 30.0},
+        {
+            "method": "elephas-synchronous",
+            "workers": 2,
+            "seconds_median": 36.0,
+            "worker_setup_seconds_median": 0.3,
+            "worker_fit_seconds_median": 33.0,
+            "driver_seconds_median": 2.7,
+        },
+    ]
     fig = charts_ml.train_breakdown(runs)
     by_name = {bar.name: list(bar.y) for bar in fig.data}
     assert by_name["Keras fit + validation"] == [30.0, 0]
@@ -40,8 +51,10 @@ def test_training_breakdown_stacks_elephas_parts_and_keeps_keras_whole():
 def test_two_phase_curves_draw_each_phase_in_its_colour_and_mark_the_switch():
     from dashboard.charts_ml import PHASE_COLORS, training_curves
 
-    history = [{"epoch": e, "phase": "frozen" if e <= 2 else "finetune", "loss": 1 / e, "val_loss": 1.1 / e,
-                "accuracy": 0.5 + e / 20, "val_accuracy": 0.5 + e / 25} for e in range(1, 6)]
+    history = [
+        {"epoch": e, "phase": "frozen" if e <= 2 else "finetune", "loss": 1 / e, "val_loss": 1.1 / e, "accuracy": 0.5 + e / 20, "val_accuracy": 0.5 + e / 25}
+        for e in range(1, 6)
+    ]
     fig = training_curves(history)
     colours = {t.line.color for t in fig.data}
     assert {PHASE_COLORS["frozen"], PHASE_COLORS["finetune"]} <= colours
@@ -55,9 +68,14 @@ def test_two_phase_curves_draw_each_phase_in_its_colour_and_mark_the_switch():
 def test_adapt_curve_has_both_methods_and_the_starting_model():
     from dashboard.charts_ml import adapt_curve
 
-    result = {"per_class": [10, 50], "starting_model": {"accuracy": 0.9},
-              "runs": [{"per_class": n, "method": m, "accuracy": a} for n, m, a in
-                       ((10, "scratch", 0.5), (10, "adapted", 0.92), (50, "scratch", 0.7), (50, "adapted", 0.95))]}
+    result = {
+        "per_class": [10, 50],
+        "starting_model": {"accuracy": 0.9},
+        "runs": [
+            {"per_class": n, "method": m, "accuracy": a}
+            for n, m, a in ((10, "scratch", 0.5), (10, "adapted", 0.92), (50, "scratch", 0.7), (50, "adapted", 0.95))
+        ],
+    }
     fig = adapt_curve(result)
     assert [list(t.y) for t in fig.data] == [[0.5, 0.7], [0.92, 0.95]]
     assert fig.layout.shapes[0].y0 == 0.9

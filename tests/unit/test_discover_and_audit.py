@@ -4,9 +4,7 @@ import zipfile
 
 import pandas as pd
 
-from engine.data import duplicates
-
-from engine.data import datasets
+from engine.data import datasets, duplicates
 from engine.data.ingest import discover
 from tests.images import messy_tree, zip_tree
 
@@ -50,12 +48,16 @@ H_FAR = "f" * 64
 
 
 def test_audit_finds_exact_near_cross_split_and_conflicts():
-    f = frame([
-        row("a", "s1", H0), row("b", "s1", H0),  # exact pair, same split and class
-        row("c", "s2", H_NEAR, split="test"),  # near a/b, but in test: cross-split
-        row("d", "s3", H_FAR, cls="pituitary"), row("e", "s3", H_FAR, cls="meningioma"),  # exact, conflicting labels
-        row("f", "s4", "0f" * 32),  # unrelated
-    ])
+    f = frame(
+        [
+            row("a", "s1", H0),
+            row("b", "s1", H0),  # exact pair, same split and class
+            row("c", "s2", H_NEAR, split="test"),  # near a/b, but in test: cross-split
+            row("d", "s3", H_FAR, cls="pituitary"),
+            row("e", "s3", H_FAR, cls="meningioma"),  # exact, conflicting labels
+            row("f", "s4", "0f" * 32),  # unrelated
+        ]
+    )
     result = duplicates.audit_manifest(f, threshold=10)
     assert result["exact_groups"] == 2
     assert result["exact_duplicate_images"] == 2

@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from engine.errors import InputError
 from engine.data.image_checks import hamming, inspect_image, open_image
+from engine.errors import InputError
 from tests.images import bomb_png, png_bytes, sample_files, truncated_jpeg
 
 
@@ -27,14 +27,17 @@ def test_reencoded_copy_is_near_but_not_exact():
     assert hamming(a.phash, b.phash) <= 10
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"", "empty"),
-    (b"<html><body>hello</body></html>", "not an image"),
-    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "not an image"),
-    (truncated_jpeg(), "damaged or truncated"),
-    (bomb_png(), "decompression bomb"),
-    (png_bytes(size=(8, 8)), "8x8 pixels"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty"),
+        (b"<html><body>hello</body></html>", "not an image"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "not an image"),
+        (truncated_jpeg(), "damaged or truncated"),
+        (bomb_png(), "decompression bomb"),
+        (png_bytes(size=(8, 8)), "8x8 pixels"),
+    ],
+)
 def test_junk_is_refused_with_a_reason(data, reason):
     with pytest.raises(InputError, match=reason):
         open_image(data, "upload.jpg")

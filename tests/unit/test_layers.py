@@ -19,10 +19,7 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("package, forbidden", [
-    ("engine", {"streamlit"}),
-    ("dashboard", {"pyspark", "hdfs", "tensorflow", "keras", "elephas"}),
-])
+@pytest.mark.parametrize("package, forbidden", [("engine", {"streamlit"}), ("dashboard", {"pyspark", "hdfs", "tensorflow", "keras", "elephas"})])
 def test_layering(package, forbidden):
     files = sorted((ROOT / package).rglob("*.py"))
     assert files, f"no Python files under {package}/"
@@ -33,8 +30,6 @@ def test_layering(package, forbidden):
 def test_only_settings_reads_the_environment():
     # spark/session.py only *sets* PYSPARK_PYTHON/SPARK_LOCAL_IP, which Spark's launcher reads; data/executor.py runs on
     # Spark's Python workers, where Settings is not loaded, and reads only its fault-injection switch.
-    allowed = {"engine/settings.py", "engine/spark/session.py", "engine/ml/tfsetup.py",
-               "engine/ml/elephas_driver.py", "engine/data/executor.py"}
-    users = {str(f.relative_to(ROOT)) for f in (ROOT / "engine").rglob("*.py")
-             if "os.environ" in f.read_text() or "os.getenv" in f.read_text()}
+    allowed = {"engine/settings.py", "engine/spark/session.py", "engine/ml/tfsetup.py", "engine/ml/elephas_driver.py", "engine/data/executor.py"}
+    users = {str(f.relative_to(ROOT)) for f in (ROOT / "engine").rglob("*.py") if "os.environ" in f.read_text() or "os.getenv" in f.read_text()}
     assert users <= allowed

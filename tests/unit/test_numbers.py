@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from engine.bench.amdahl import fit_amdahl, speedup
+from engine.bench.reading import plain_reading
 from engine.ml.calibration import calibrated_probabilities, expected_calibration_error, fit_temperature
 from engine.ml.metrics import classification_report, wilson_interval
-from engine.bench.reading import plain_reading
 
 
 def test_report_matches_a_hand_checked_case():
@@ -55,11 +55,14 @@ def test_amdahl_needs_two_worker_counts():
 
 
 def test_plain_reading_states_the_break_even():
-    result = {"images": 1000, "cores": 2, "runs": [
-        {"method": "sequential", "input": "packed", "workers": 1, "seconds_median": 10.0, "breakdown": {}},
-        {"method": "pool", "input": "packed", "workers": 2, "seconds_median": 5.5, "breakdown": {}},
-        {"method": "spark-arrow", "input": "packed", "workers": 2, "seconds_median": 6.0,
-         "breakdown": {"session_start": 3.0, "python_worker_start": 1.0}},
-    ]}
+    result = {
+        "images": 1000,
+        "cores": 2,
+        "runs": [
+            {"method": "sequential", "input": "packed", "workers": 1, "seconds_median": 10.0, "breakdown": {}},
+            {"method": "pool", "input": "packed", "workers": 2, "seconds_median": 5.5, "breakdown": {}},
+            {"method": "spark-arrow", "input": "packed", "workers": 2, "seconds_median": 6.0, "breakdown": {"session_start": 3.0, "python_worker_start": 1.0}},
+        ],
+    }
     text = plain_reading(result)
     assert "2 cores" in text and "4.0 s" in text and "1,000 images" in text and "1.1x" in text

@@ -2,9 +2,9 @@
 
 import pytest
 
-from engine.ml import phases
 from engine.errors import InputError
-from engine.ml.training import TrainConfig
+from engine.ml import phases
+from engine.ml.config import TrainConfig
 
 
 def test_spans_split_the_epochs_at_the_switch():
@@ -18,8 +18,7 @@ def test_spans_split_the_epochs_at_the_switch():
 
 
 def test_rates_warm_up_then_decay_and_finetuning_restarts_at_its_own_rate():
-    config = TrainConfig(dataset="d", arch="resnet50", epochs=10, freeze_epochs=4, learning_rate=2e-3,
-                         finetune_learning_rate=1e-4, warmup_epochs=2).validate()
+    config = TrainConfig(dataset="d", arch="resnet50", epochs=10, freeze_epochs=4, learning_rate=2e-3, finetune_learning_rate=1e-4, warmup_epochs=2).validate()
     rates = [phases.learning_rate_at(config, e) for e in range(10)]
     assert rates[0] < rates[1] < rates[2] == pytest.approx(2e-3)  # warm-up to the peak
     assert rates[4] == pytest.approx(1e-4) and rates[4] > rates[5] > rates[9] > 0  # the switch: the lower rate, decaying
@@ -27,8 +26,7 @@ def test_rates_warm_up_then_decay_and_finetuning_restarts_at_its_own_rate():
     assert phases.learning_rate_at(single, 29) == pytest.approx(2e-3 * (0.01 + 0.99 * 0.5 * (1 + __import__("math").cos(__import__("math").pi * 27 / 28))))
 
 
-@pytest.mark.parametrize("kwargs", [{"freeze_epochs": 2}, {"arch": "resnet50", "unfreeze": 0.0},
-                                    {"arch": "resnet50", "unfreeze": 1.5}, {"freeze_epochs": -1}])
+@pytest.mark.parametrize("kwargs", [{"freeze_epochs": 2}, {"arch": "resnet50", "unfreeze": 0.0}, {"arch": "resnet50", "unfreeze": 1.5}, {"freeze_epochs": -1}])
 def test_bad_transfer_settings_are_refused(kwargs):
     with pytest.raises(InputError):
         TrainConfig(dataset="d", **kwargs).validate()

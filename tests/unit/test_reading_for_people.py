@@ -3,9 +3,9 @@
 import pytest
 
 from engine import numbers
+from engine.bench.reading import caveats, fit_is_meaningful
 from engine.clinic.classify import NO_TUMOUR_CONFIDENT_ABOVE, UNCERTAIN_BELOW, review_reason
 from engine.ml.registry import promotion_concern
-from engine.bench.reading import caveats, fit_is_meaningful
 
 
 @pytest.mark.parametrize("value, text", [(0.0, "<0.1 s"), (0.04, "<0.1 s"), (2.345, "2.3 s"), (42.4, "42 s"), (600, "10.0 min")])

@@ -26,26 +26,29 @@ def test_managed_can_be_forced_off_for_a_loopback_cluster():
     assert load_settings({"MRI_HDFS_MANAGED": "no"}).hdfs_managed is False
 
 
-@pytest.mark.parametrize("env, variable", [
-    ({"MRI_DATANODES": "three"}, "MRI_DATANODES"),
-    ({"MRI_DATANODES": "0"}, "MRI_DATANODES"),
-    ({"MRI_DASHBOARD_PORT": "70000"}, "MRI_DASHBOARD_PORT"),
-    ({"MRI_NAMENODE_HTTP": "localhost:9870"}, "MRI_NAMENODE_HTTP"),
-    ({"MRI_NAMENODE_RPC": "http://127.0.0.1:9000"}, "MRI_NAMENODE_RPC"),
-    ({"MRI_NAMENODE_HTTP": "http://127.0.0.1:port"}, "MRI_NAMENODE_HTTP"),
-    ({"MRI_SPARK_MASTER": "bogus"}, "MRI_SPARK_MASTER"),
-    ({"MRI_BLOCK_SIZE": "1000000"}, "MRI_BLOCK_SIZE"),
-    ({"MRI_REPLICATION": "4"}, "MRI_REPLICATION"),
-    ({"MRI_HDFS_MANAGED": "maybe"}, "MRI_HDFS_MANAGED"),
-    ({"MRI_BIND_HOST": "not-an-ip"}, "MRI_BIND_HOST"),
-    ({"MRI_HDFS_USER": "a b"}, "MRI_HDFS_USER"),
-    ({"MRI_HDFS_TIMEOUT": "soon"}, "MRI_HDFS_TIMEOUT"),
-    ({"MRI_HDFS_ROOT": "relative"}, "MRI_HDFS_ROOT"),
-    ({"MRI_HDFS_ROOT": "/"}, "MRI_HDFS_ROOT"),
-    ({"MRI_HDFS_ROOT": "/mri/../etc"}, "MRI_HDFS_ROOT"),
-    ({"MRI_HDFS_ROOT": "/a b"}, "MRI_HDFS_ROOT"),
-    ({"MRI_ALLOW_REMOTE_ACCESS": "perhaps"}, "MRI_ALLOW_REMOTE_ACCESS"),
-])
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"MRI_DATANODES": "three"}, "MRI_DATANODES"),
+        ({"MRI_DATANODES": "0"}, "MRI_DATANODES"),
+        ({"MRI_DASHBOARD_PORT": "70000"}, "MRI_DASHBOARD_PORT"),
+        ({"MRI_NAMENODE_HTTP": "localhost:9870"}, "MRI_NAMENODE_HTTP"),
+        ({"MRI_NAMENODE_RPC": "http://127.0.0.1:9000"}, "MRI_NAMENODE_RPC"),
+        ({"MRI_NAMENODE_HTTP": "http://127.0.0.1:port"}, "MRI_NAMENODE_HTTP"),
+        ({"MRI_SPARK_MASTER": "bogus"}, "MRI_SPARK_MASTER"),
+        ({"MRI_BLOCK_SIZE": "1000000"}, "MRI_BLOCK_SIZE"),
+        ({"MRI_REPLICATION": "4"}, "MRI_REPLICATION"),
+        ({"MRI_HDFS_MANAGED": "maybe"}, "MRI_HDFS_MANAGED"),
+        ({"MRI_BIND_HOST": "not-an-ip"}, "MRI_BIND_HOST"),
+        ({"MRI_HDFS_USER": "a b"}, "MRI_HDFS_USER"),
+        ({"MRI_HDFS_TIMEOUT": "soon"}, "MRI_HDFS_TIMEOUT"),
+        ({"MRI_HDFS_ROOT": "relative"}, "MRI_HDFS_ROOT"),
+        ({"MRI_HDFS_ROOT": "/"}, "MRI_HDFS_ROOT"),
+        ({"MRI_HDFS_ROOT": "/mri/../etc"}, "MRI_HDFS_ROOT"),
+        ({"MRI_HDFS_ROOT": "/a b"}, "MRI_HDFS_ROOT"),
+        ({"MRI_ALLOW_REMOTE_ACCESS": "perhaps"}, "MRI_ALLOW_REMOTE_ACCESS"),
+    ],
+)
 def test_bad_value_is_named(env, variable):
     with pytest.raises(ConfigError, match=variable):
         load_settings(env)
@@ -61,8 +64,10 @@ def test_hadoop_home_without_jars_is_rejected(tmp_path):
         load_settings({"HADOOP_HOME": str(tmp_path)})
 
 
-@pytest.mark.parametrize("master, expected", [("local", "local[1,4]"), ("local[2]", "local[2,4]"), ("local[*]", "local[*,4]"),
-                                              ("local[2,3]", "local[2,3]"), ("spark://h:7077", "spark://h:7077")])
+@pytest.mark.parametrize(
+    "master, expected",
+    [("local", "local[1,4]"), ("local[2]", "local[2,4]"), ("local[*]", "local[*,4]"), ("local[2,3]", "local[2,3]"), ("spark://h:7077", "spark://h:7077")],
+)
 def test_local_masters_retry_lost_tasks(master, expected):
     from engine.spark.session import with_task_retries
 

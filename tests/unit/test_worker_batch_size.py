@@ -1,7 +1,7 @@
 """Synchronous Elephas workers share the global batch, so an averaged epoch takes as many steps as Keras."""
 
+from engine.ml.config import TrainConfig
 from engine.ml.elephas_driver import worker_batch_size
-from engine.ml.training import TrainConfig
 
 
 def test_each_synchronous_worker_takes_its_share_of_the_batch():

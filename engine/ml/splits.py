@@ -1,0 +1,18 @@
+"""Train/validation splits in which exact and near duplicates never straddle the two sides."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.data import duplicates
+
+
+def split_indices(manifest, paths: list[str], labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified, seeded split in which exact and near duplicates never straddle train and validation."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    frame = manifest.set_index("path").loc[paths].reset_index()
+    groups = duplicates.duplicate_groups(frame)
+    splitter = StratifiedGroupKFold(n_splits=max(2, round(1 / val_fraction)), shuffle=True, random_state=seed)
+    train_idx, val_idx = next(splitter.split(np.zeros(len(labels)), labels, groups))
+    return train_idx, val_idx
