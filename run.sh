@@ -49,7 +49,7 @@ setup_venv() {
   want="$(sha256sum requirements.txt | cut -d' ' -f1)"
   stamp="$VENV/.requirements.sha256"
   if [[ -x "$PY" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    note "Python venv is up to date (.venv)"; return 0
+    note "Python venv is up to date (.venv)"; install_project; return 0
   fi
   python="$(find_python)" || die 1 "Python 3.11 or 3.12 was not found; install Python 3.11 and rerun ./run.sh."
   local t0; t0="$(now)"
@@ -60,7 +60,16 @@ setup_venv() {
   "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt \
     || die 1 "Installing requirements.txt failed (see above); fix the network or the pins and rerun."
   echo "$want" > "$stamp"
+  install_project
   note "venv ready in $(since "$t0") s"
+}
+
+install_project() {
+  # The project itself, editable: `import engine` from anywhere (Spark's workers too) and the `mri` command.
+  [[ -x "$VENV/bin/mri" ]] && "$PY" -c 'import engine.cli.main' 2>/dev/null && return 0
+  "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" >/dev/null 2>&1 \
+    || die 1 "Installing the project into the venv failed; run: $PY -m pip install -e . and read its message."
+  note "installed the project into the venv: the \`mri\` command (.venv/bin/mri)"
 }
 
 setup_hadoop_jars() {
@@ -170,6 +179,9 @@ run_tests() {
       note "not root: install chromium yourself for the browser tests (they are skipped without it)"
     fi
   fi
+  step "Checking lint and format (ruff)"
+  "$VENV/bin/ruff" check . || die 1 "ruff found problems (above); fix them or run .venv/bin/ruff check --fix ."
+  "$VENV/bin/ruff" format --check . >/dev/null || die 1 "Some files are not formatted; run .venv/bin/ruff format . and rerun."
   step "Running the test suite"
   export PYSPARK_PYTHON="$PY"
   local rc=0

@@ -9,6 +9,7 @@ from dashboard import charts, data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.jobs import uploads
+from engine.jobs.requests import AuditRequest, FetchRequest, IngestRequest, StatsRequest
 from engine.settings import REPO_ROOT
 
 
@@ -42,18 +43,18 @@ def add_data() -> None:
             if st.button("Ingest the zip", disabled=zipped is None, icon=":material/cloud_upload:"):
                 # Stored under a random name (an upload's name may carry a patient's) and deleted once ingested.
                 target = uploads.save_upload(state.settings(), zipped.getvalue(), ".zip")
-                jobview.start(["dataset", "ingest", str(target), "--name", name, "--remove-source"], f"Ingest an uploaded zip → {name}")
+                jobview.start(IngestRequest(str(target), name, remove_source=True))
         with folder_tab:
             folder = st.text_input("Folder", value=str(REPO_ROOT / "assets" / "sample"))
             if st.button("Ingest the folder", icon=":material/drive_folder_upload:"):
-                jobview.start(["dataset", "ingest", folder, "--name", name], f"Ingest a folder → {name}")
+                jobview.start(IngestRequest(folder, name))
         with kaggle_tab:
             st.caption("Downloads the public Brain Tumor MRI Dataset with kagglehub (needs internet).")
             if st.button("Download", icon=":material/download:"):
-                jobview.start(["dataset", "fetch"], "Download the Kaggle dataset")
-            jobview.show_latest(["dataset", "fetch"], key="fetch", on_result=lambda r: st.info(f"Downloaded to `{r['path']}`; ingest it from the folder tab."))
+                jobview.start(FetchRequest())
+            jobview.show_latest("dataset-fetch", key="fetch", on_result=lambda r: st.info(f"Downloaded to `{r['path']}`; ingest it from the folder tab."))
         jobview.show_latest(
-            ["dataset", "ingest"],
+            "dataset-ingest",
             on_result=_ingest_result,
             key="ingest",
             private=True,
@@ -65,8 +66,8 @@ def statistics(name: str) -> None:
     st.subheader("Statistics")
     stats = data_cache.stats(name)
     if st.button("Compute with Spark" if stats is None else "Recompute with Spark", icon=":material/bolt:", key="stats.run"):
-        jobview.start(["dataset", "stats", name, "--refresh"], f"Statistics of {name}")
-    jobview.show_latest(["dataset", "stats"], match={2: name}, key="stats", invalidates=(data_cache.stats,))
+        jobview.start(StatsRequest(name))
+    jobview.show_latest("dataset-stats", name, key="stats", invalidates=(data_cache.stats,))
     if stats is None:
         st.caption("Not computed yet for this version of the dataset.")
         return
@@ -106,8 +107,8 @@ def audit(name: str) -> None:
         "Duplicates that straddle a train/test split inflate accuracy; duplicates with different labels are label noise."
     )
     if st.button("Run the audit", icon=":material/fact_check:", key="audit.run"):
-        jobview.start(["dataset", "audit", name], f"Audit of {name}")
-    jobview.show_latest(["dataset", "audit"], match={2: name}, key="audit", invalidates=(data_cache.audit,))
+        jobview.start(AuditRequest(name))
+    jobview.show_latest("dataset-audit", name, key="audit", invalidates=(data_cache.audit,))
     result = data_cache.audit(name)
     if result is None:
         st.caption("No audit yet for this dataset.")

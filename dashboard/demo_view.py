@@ -13,6 +13,7 @@ from engine.bench import demo
 from engine.bench.reading import plain_reading
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.jobs import store as jobs
+from engine.jobs.requests import DemoRequest
 from engine.ml import runs
 from engine.numbers import probability as percent
 
@@ -36,7 +37,7 @@ STATUS_ICONS = {
 
 def section() -> None:
     st.subheader("Demo mode")
-    job = jobs.latest_job(state.settings(), ["demo"])
+    job = jobs.latest_job(state.settings(), "demo")
     running = job is not None and not job.status.finished
     left, right = st.columns([3, 1])
     left.write(
@@ -47,7 +48,7 @@ def section() -> None:
         "your datasets, models and default model as they are."
     )
     if right.button("Run the demo", type="primary", icon=":material/play_arrow:", disabled=running, width="stretch"):
-        jobview.start(["demo"], "Demo mode")
+        jobview.start(DemoRequest())
         st.rerun()
     if running:
         _live()
@@ -59,7 +60,7 @@ def section() -> None:
 
 @st.fragment(run_every=1.0)
 def _live() -> None:
-    job = jobs.latest_job(state.settings(), ["demo"])
+    job = jobs.latest_job(state.settings(), "demo")
     if job is None or job.status.finished:
         st.rerun()  # the whole page once, to draw the finished demo without the live refresh
     p = job.progress or {}

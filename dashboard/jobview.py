@@ -9,29 +9,25 @@ import streamlit as st
 from dashboard import state
 from dashboard.ui import plain
 from engine.jobs import store as jobs
+from engine.jobs.requests import Request
 from engine.jobs.store import Job, JobStatus
 
 MINE = "jobs.mine"  # ids of the jobs this browser session started
 
 
-def start(argv: list[str], title: str) -> Job:
-    """Submit a job; its title is what every session sees, so it must not carry file names."""
-    job = jobs.submit_job(state.settings(), argv, title=title)
+def start(request: Request) -> Job:
+    """Submit a typed request as a job; its title is what every session sees, so it never carries file names."""
+    job = jobs.submit_request(state.settings(), request)
     st.session_state[MINE] = {*st.session_state.get(MINE, ()), job.id}
     st.query_params["job"] = job.id  # so this browser tab still knows the job as its own after a refresh
-    st.toast(f"Started: {title}", icon=":material/rocket_launch:")
+    st.toast(f"Started: {job.title}", icon=":material/rocket_launch:")
     return job
 
 
 def show_latest(
-    argv_prefix: list[str],
-    match: dict[int, str] | None = None,
-    on_result: Callable[[dict], None] | None = None,
-    key: str = "",
-    private: bool = False,
-    invalidates: tuple = (),
+    kind: str, dataset: str | None = None, on_result: Callable[[dict], None] | None = None, key: str = "", private: bool = False, invalidates: tuple = ()
 ) -> None:
-    """Render the newest matching job: a live progress bar while it runs, then its outcome.
+    """Render the newest job of ``kind`` (on ``dataset``): a live progress bar while it runs, then its outcome.
 
     ``private``: the result and error (which may name the user's files) are shown only in the session that
     started the job; other sessions see its title and status.
@@ -41,7 +37,7 @@ def show_latest(
 
     @st.fragment(run_every=1.5)
     def _live() -> None:
-        job = jobs.latest_job(state.settings(), argv_prefix, match)
+        job = jobs.latest_job(state.settings(), kind, dataset)
         if job is None:
             return
         if not job.status.finished:

@@ -7,6 +7,8 @@ from dashboard import charts_ml, data_cache, jobview, state
 from dashboard.ui import guarded
 from engine.bench.adapt import plain_reading as adapt_reading
 from engine.bench.preprocess import list_benchmarks, reference_benchmarks
+from engine.errors import InputError
+from engine.jobs.requests import AdaptBenchmarkRequest, parse_counts
 
 
 def where(r: dict, capital: bool = False) -> str:
@@ -60,8 +62,11 @@ def adapt_section() -> None:
         per_class = c[1].text_input("Scans per class", "10,25,50,100", key="adapt.per_class")
         epochs = c[2].number_input("Epochs per run", 3, 100, 20, key="adapt.epochs")
         if st.button("Measure", icon=":material/play_arrow:", disabled=not found, key="adapt.go"):
-            jobview.start(["benchmark", "adapt", name, "--per-class", per_class, "--epochs", str(int(epochs))], f"What transfer buys on {name}")
-        jobview.show_latest(["benchmark", "adapt"], key="adapt")
+            try:
+                jobview.start(AdaptBenchmarkRequest(name, parse_counts(per_class, "Scans per class"), int(epochs)))
+            except InputError as err:
+                st.error(str(err))
+        jobview.show_latest("benchmark-adapt", key="adapt")
     own, refs = results("adapt")
     if not own and not refs:
         st.caption("No measurement yet.")

@@ -7,7 +7,9 @@ import streamlit as st
 
 from dashboard import data_cache, jobview, state
 from dashboard.ui import guarded, human_bytes
+from engine.data.pixels import DEFAULT_SIZE
 from engine.jobs import store as jobs
+from engine.jobs.requests import SPARK_METHODS, PreprocessRequest
 
 st.title("Preprocess")
 st.caption(
@@ -21,17 +23,15 @@ found = data_cache.datasets_or_stop("add one on the Dataset page first.")
 with st.container(border=True):
     c = st.columns(4)
     names = [d["name"] for d in found]
-    latest = jobs.latest_job(state.settings(), ["preprocess"])  # the newest (or running) job's dataset comes first
-    name = c[0].selectbox("Dataset", names, index=names.index(latest.argv[1]) if latest and latest.argv[1] in names else 0)
-    size = c[1].number_input("Size (px)", 32, 512, 128, step=16)
-    method = c[2].selectbox("Spark API", ["spark-arrow", "spark-rdd"], help="DataFrame mapInArrow, or RDD mapPartitions")
+    latest = jobs.latest_job(state.settings(), "preprocess")  # the newest (or running) job's dataset comes first
+    name = c[0].selectbox("Dataset", names, index=names.index(latest.dataset) if latest and latest.dataset in names else 0)
+    size = c[1].number_input("Size (px)", 32, 512, DEFAULT_SIZE, step=16)
+    method = c[2].selectbox("Spark API", SPARK_METHODS, help="DataFrame mapInArrow, or RDD mapPartitions")
     workers = c[3].number_input("Workers (local[K])", 1, max(1, os.cpu_count() or 1) * 2, os.cpu_count() or 1)
     master = st.text_input("Spark master URL (optional)", placeholder="spark://127.0.0.1:7077 — leave empty for local[K]")
     submitted = st.button("Run preprocessing", icon=":material/play_arrow:", type="primary")
 if submitted:
-    argv = ["preprocess", name, "--size", str(int(size)), "--method", method]
-    argv += ["--master", master.strip()] if master.strip() else ["--workers", str(int(workers))]
-    jobview.start(argv, f"Preprocess {name} at {int(size)} px")
+    jobview.start(PreprocessRequest(name, int(size), int(workers), method, master.strip() or None))
 
 
 def show_result(r: dict) -> None:
@@ -58,4 +58,4 @@ with guarded(f"show a scan of {name} before and after preprocessing"):
     left.image(before, caption="as stored in HDFS", width=256)
     right.image(after, caption=f"prepared: grey, {int(size)}×{int(size)} px, intensities stretched", width=256)
 
-jobview.show_latest(["preprocess"], match={1: name}, on_result=show_result, key=f"preprocess.{name}")
+jobview.show_latest("preprocess", name, on_result=show_result, key=f"preprocess.{name}")

@@ -7,6 +7,8 @@ import streamlit as st
 
 from dashboard import charts_ml, data_cache, jobview, reference_view
 from engine.bench.reading import caveats, fit_is_meaningful, plain_reading
+from engine.errors import InputError
+from engine.jobs.requests import PreprocessBenchmarkRequest, parse_counts
 
 st.title("Speedup")
 st.caption(
@@ -21,8 +23,11 @@ with st.expander("Run a new measurement", icon=":material/timer:"):
     repeat = c[1].number_input("Repeats", 1, 10, 3)
     workers = c[2].text_input("Workers", ",".join(str(k) for k in range(1, (os.cpu_count() or 1) + 1)))
     if st.button("Measure", icon=":material/play_arrow:", disabled=not found):
-        jobview.start(["benchmark", "preprocess", name, "--repeat", str(int(repeat)), "--workers", workers], f"Benchmark {name}")
-    jobview.show_latest(["benchmark", "preprocess"], key="bench")
+        try:
+            jobview.start(PreprocessBenchmarkRequest(name, int(repeat), parse_counts(workers, "Workers")))
+        except InputError as err:
+            st.error(str(err))
+    jobview.show_latest("benchmark-preprocess", key="bench")
 
 own, refs = reference_view.results("preprocess")
 if not own and not refs:

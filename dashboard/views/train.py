@@ -5,8 +5,9 @@ import os
 import streamlit as st
 
 from dashboard import charts_ml, data_cache, jobview, state
+from engine.jobs.requests import TrainRequest
 from engine.ml import runs
-from engine.ml.config import TrainingMode
+from engine.ml.config import TrainConfig, TrainingMode
 from engine.ml.models import Architecture
 
 st.title("Train")
@@ -50,10 +51,10 @@ with st.container(border=True):
         "Batch size",
         4,
         512,
-        32,
+        TrainConfig.batch_size,
         help="images per step; synchronous workers share it (batch / workers each), so their averaged epoch takes as many steps as plain Keras",
     )
-    lr = c[2].number_input("Peak learning rate", 1e-5, 1e-1, 2e-3, format="%.4f", help="of the first phase")
+    lr = c[2].number_input("Peak learning rate", 1e-5, 1e-1, TrainConfig.learning_rate, format="%.4f", help="of the first phase")
     size = c[3].number_input(
         "Input size (px)",
         32,
@@ -63,7 +64,7 @@ with st.container(border=True):
         disabled=adapt,
         help="the dataset must be preprocessed at this size (an adapted model keeps its own)",
     )
-    transfer: list[str] = []
+    transfer: dict = {}  # TrainConfig fields of the transfer options
     if adapt or arch == "resnet50":
         c = st.columns(4)
         freeze = c[0].number_input(
@@ -77,43 +78,24 @@ with st.container(border=True):
             0.05,
             help="phase 2: the top share of the base's layers trains too (BatchNorm stays frozen)",
         )
-        ft_lr = c[2].number_input("Fine-tuning learning rate", 1e-6, 1e-2, 1e-4, format="%.5f")
-        transfer = ["--freeze-epochs", str(int(freeze)), "--unfreeze", str(unfreeze), "--finetune-learning-rate", str(ft_lr)]
+        ft_lr = c[2].number_input("Fine-tuning learning rate", 1e-6, 1e-2, TrainConfig.finetune_learning_rate, format="%.5f")
+        transfer = {"freeze_epochs": int(freeze), "unfreeze": float(unfreeze), "finetune_learning_rate": float(ft_lr)}
         if adapt:
-            transfer += ["--init-from", init_from]
+            transfer["init_from"] = init_from
         else:
             weights = c[3].text_input(
                 "Weights", "imagenet", help="imagenet (the Keras cache, or a download), none, or the path of a ResNet50 .weights.h5 file on this machine"
             )
-            transfer += ["--weights", weights]
+            transfer["weights"] = weights
     go = st.button("Start training", icon=":material/play_arrow:", type="primary", disabled=adapt and not ids)
 if go:
-    title = f"Adapt {init_from} to {name}" if adapt else f"Train {arch} on {name} ({mode})"
-    jobview.start(
-        [
-            "train",
-            name,
-            "--arch",
-            arch,
-            "--mode",
-            mode,
-            "--workers",
-            str(int(workers)),
-            "--epochs",
-            str(int(epochs)),
-            "--batch-size",
-            str(int(batch)),
-            "--learning-rate",
-            str(lr),
-            "--size",
-            str(int(size)),
-            *transfer,
-        ],
-        title,
+    config = TrainConfig(
+        dataset=name, arch=arch, mode=mode, workers=int(workers), epochs=int(epochs), batch_size=int(batch), learning_rate=float(lr), size=int(size), **transfer
     )
+    jobview.start(TrainRequest(config))
 
 jobview.show_latest(
-    ["train"],
+    "train",
     key="train",
     on_result=lambda card: st.success(
         f"Model **{card['model_id']}**: validation accuracy {card['validation']['accuracy']:.2%} "
@@ -124,7 +106,7 @@ jobview.show_latest(
 all_runs = runs.list_runs(state.settings())
 unfinished = [r for r in all_runs if not r["state"].get("finished") and r["state"].get("epoch")]
 if unfinished and st.button(f"Resume {unfinished[0]['run_id']} from epoch {unfinished[0]['state']['epoch']}", icon=":material/replay:"):
-    jobview.start(["train", unfinished[0]["config"]["dataset"], "--resume", unfinished[0]["run_id"]], f"Resume {unfinished[0]['run_id']}")
+    jobview.start(TrainRequest(TrainConfig(dataset=unfinished[0]["config"]["dataset"]), resume=unfinished[0]["run_id"]))
 
 if all_runs:
     st.subheader("Learning curves")

@@ -81,12 +81,7 @@ def benchmark_adapt(
     """Accuracy on the test part for scratch and adapted training at each ``per_class``; see the module docstring."""
     from engine.bench.preprocess import save_benchmark
 
-    if not per_class or min(per_class) < 1:
-        raise InputError("--per-class needs one or more counts of at least 1, e.g. 10,25,50,100.")
-    if not 0.1 <= holdout <= 0.7:
-        raise InputError(f"--holdout {holdout} must be between 0.1 and 0.7 (the share the starting model never sees).")
-    if epochs <= freeze_epochs or base_epochs < 1:
-        raise InputError("--epochs must exceed --freeze-epochs (head first, then all layers), and --base-epochs be at least 1.")
+    _check(per_class, holdout, epochs, freeze_epochs, base_epochs)
     tf = import_tensorflow()
     import keras
 
@@ -107,17 +102,7 @@ def benchmark_adapt(
     for n in per_class:
         chosen = draw(pool, y, n, seed)
         for method in ("scratch", "adapted"):
-            keras.utils.set_random_seed(seed)
-            if method == "scratch":
-                model, config = build_compact(size, 1, seed=seed), TrainConfig(dataset=name, size=size, epochs=epochs, seed=seed)
-            else:
-                model = keras.models.clone_model(starting)
-                model.set_weights(starting.get_weights())
-                config = TrainConfig(dataset=name, size=size, epochs=epochs, seed=seed, init_from="starting-model", freeze_epochs=freeze_epochs)
-            t1 = time.perf_counter()
-            _fit(tf, model, config.validate(), x, y, chosen)
-            seconds = time.perf_counter() - t1
-            runs.append({"per_class": n, "method": method, "images": int(len(chosen)), "seconds": round(seconds, 1), **_accuracy(model, x, y, test)})
+            runs.append({"per_class": n, **_learning_run(tf, starting, method, name, (x, y), chosen, test, size, epochs, freeze_epochs, seed)})
             on_progress(len(runs) + 1, plan, f"{method}, {n} per class: accuracy {runs[-1]['accuracy']:.3f}")
     result = {
         "kind": "adapt",
@@ -136,6 +121,33 @@ def benchmark_adapt(
     if save:
         save_benchmark(settings, storage, result)
     return result
+
+
+def _check(per_class: list[int], holdout: float, epochs: int, freeze_epochs: int, base_epochs: int) -> None:
+    if not per_class or min(per_class) < 1:
+        raise InputError("--per-class needs one or more counts of at least 1, e.g. 10,25,50,100.")
+    if not 0.1 <= holdout <= 0.7:
+        raise InputError(f"--holdout {holdout} must be between 0.1 and 0.7 (the share the starting model never sees).")
+    if epochs <= freeze_epochs or base_epochs < 1:
+        raise InputError("--epochs must exceed --freeze-epochs (head first, then all layers), and --base-epochs be at least 1.")
+
+
+def _learning_run(tf, starting, method: str, name: str, data, chosen, test, size: int, epochs: int, freeze_epochs: int, seed: int) -> dict:
+    """One point of the curve: train from scratch, or adapt a copy of the starting model, on ``chosen``."""
+    import keras
+
+    x, y = data
+    keras.utils.set_random_seed(seed)
+    if method == "scratch":
+        model, config = build_compact(size, 1, seed=seed), TrainConfig(dataset=name, size=size, epochs=epochs, seed=seed)
+    else:
+        model = keras.models.clone_model(starting)
+        model.set_weights(starting.get_weights())
+        config = TrainConfig(dataset=name, size=size, epochs=epochs, seed=seed, init_from="starting-model", freeze_epochs=freeze_epochs)
+    t1 = time.perf_counter()
+    _fit(tf, model, config.validate(), x, y, chosen)
+    seconds = time.perf_counter() - t1
+    return {"method": method, "images": int(len(chosen)), "seconds": round(seconds, 1), **_accuracy(model, x, y, test)}
 
 
 def plain_reading(result: dict) -> str:

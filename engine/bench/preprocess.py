@@ -98,94 +98,18 @@ def benchmark_preprocess(
     cores = os.cpu_count() or 1
     workers = sorted(set(workers or range(1, cores + 1)))
     table = read_packed(storage, name)
-    contents = table.column("content").to_pylist()
-    n = len(contents)
-    runs: list[dict] = []
     spark_configs = len(methods) * len(inputs)
-    total_steps = repeat * (1 + len(workers) * (1 + spark_configs)) + len(workers) * (1 + spark_configs)
-    step = 0
-
-    def tick(msg: str) -> None:
-        nonlocal step
-        step += 1
-        on_progress(step, total_steps, msg)
-
-    seq = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        prepare_table(table, size)
-        seq.append(time.perf_counter() - t0)
-        tick("sequential")
-    runs.append(
-        {
-            "method": "sequential",
-            "input": "packed",
-            "workers": 1,
-            "seconds_median": _median(seq),
-            "seconds_all": [round(t, 3) for t in seq],
-            "breakdown": {"compute": _median(seq)},
-        }
-    )
-    for k in workers:
-        times = []
-        for _ in range(repeat):
-            times.append(_time_pool(contents, size, k))
-            tick(f"process pool x{k}")
-        runs.append(
-            {
-                "method": "pool",
-                "input": "packed",
-                "workers": k,
-                "seconds_median": _median(times),
-                "seconds_all": [round(t, 3) for t in times],
-                "breakdown": {"compute": _median(times)},
-            }
-        )
-
+    tick = _ticker(repeat * (1 + len(workers) * (1 + spark_configs)) + len(workers) * (1 + spark_configs), on_progress)
+    runs = _local_runs(table, size, workers, repeat, tick)
     out = f"{benchmarks_root()}/scratch/{name}-{size}px"
     for k in workers:
-        t0 = time.perf_counter()
-        with spark_session(settings, f"benchmark-{name}-x{k}", f"local[{k}]") as spark:
-            session_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            spark.sparkContext.parallelize(range(k * 2), k).map(lambda v: v).count()  # start the Python workers
-            worker_start_s = time.perf_counter() - t0
-            tick(f"Spark local[{k}] started")
-            for method in methods:
-                for input_kind in inputs:
-                    # One untimed run first: class loading and JIT warm-up would otherwise land on the first
-                    # timed run, and a method would look several times faster at 2 workers than at 1.
-                    _spark_end_to_end(spark, settings, name, size, method, input_kind, out)
-                    totals = []
-                    for _ in range(repeat):
-                        totals.append(_spark_end_to_end(spark, settings, name, size, method, input_kind, out))
-                        tick(f"{method} {input_kind} x{k}")
-                    # As many instrumented runs as repeats: their medians are the breakdown.
-                    parts = [_spark_phases(spark, settings, name, size, method, input_kind, out) for _ in range(repeat)]
-                    tick(f"{method} {input_kind} x{k}: phases")
-                    runs.append(
-                        {
-                            "method": str(method),
-                            "input": input_kind,
-                            "workers": k,
-                            "seconds_median": _median(totals),
-                            "seconds_all": [round(t, 3) for t in totals],
-                            "breakdown": {
-                                "session_start": round(session_s, 3),
-                                "python_worker_start": round(worker_start_s, 3),
-                                "read": _median([p["read"] for p in parts]),
-                                "compute": _median([p["compute"] for p in parts]),
-                                "write": _median([p["write"] for p in parts]),
-                            },
-                            "compute_all": [round(p["compute"], 3) for p in parts],
-                        }
-                    )
+        runs += _spark_runs(settings, name, size, k, methods, inputs, repeat, out, tick)
     storage.delete(out, recursive=True)
     arrow = {r["workers"]: r["compute_all"] for r in runs if r["method"] == "spark-arrow" and r["input"] == "packed"}
     result = {
         "kind": "preprocess",
         "dataset": name,
-        "images": n,
+        "images": table.num_rows,
         "size": size,
         "cores": cores,
         "repeat": repeat,
@@ -198,6 +122,65 @@ def benchmark_preprocess(
     if save:
         save_benchmark(settings, storage, result)
     return result
+
+
+def _ticker(total: int, on_progress: ProgressFn):
+    count = iter(range(1, total + 1))
+    return lambda msg: on_progress(next(count, total), total, msg)
+
+
+def _run_row(method: str, k: int, times: list[float], input_kind: str = "packed", **extra) -> dict:
+    return {"method": method, "input": input_kind, "workers": k, "seconds_median": _median(times), "seconds_all": [round(t, 3) for t in times], **extra}
+
+
+def _local_runs(table, size: int, workers: list[int], repeat: int, tick) -> list[dict]:
+    """The sequential baseline and the process pool at each worker count, all on the packed copy."""
+    contents = table.column("content").to_pylist()
+    seq = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        prepare_table(table, size)
+        seq.append(time.perf_counter() - t0)
+        tick("sequential")
+    runs = [_run_row("sequential", 1, seq, breakdown={"compute": _median(seq)})]
+    for k in workers:
+        times = []
+        for _ in range(repeat):
+            times.append(_time_pool(contents, size, k))
+            tick(f"process pool x{k}")
+        runs.append(_run_row("pool", k, times, breakdown={"compute": _median(times)}))
+    return runs
+
+
+def _spark_runs(settings: Settings, name: str, size: int, k: int, methods, inputs, repeat: int, out: str, tick) -> list[dict]:
+    """Every Spark method and input on one local[k] session: end-to-end times, then an instrumented breakdown."""
+    runs = []
+    t0 = time.perf_counter()
+    with spark_session(settings, f"benchmark-{name}-x{k}", f"local[{k}]") as spark:
+        session_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        spark.sparkContext.parallelize(range(k * 2), k).map(lambda v: v).count()  # start the Python workers
+        worker_start_s = time.perf_counter() - t0
+        tick(f"Spark local[{k}] started")
+        for method in methods:
+            for input_kind in inputs:
+                # One untimed run first: class loading and JIT warm-up would otherwise land on the first
+                # timed run, and a method would look several times faster at 2 workers than at 1.
+                _spark_end_to_end(spark, settings, name, size, method, input_kind, out)
+                totals = []
+                for _ in range(repeat):
+                    totals.append(_spark_end_to_end(spark, settings, name, size, method, input_kind, out))
+                    tick(f"{method} {input_kind} x{k}")
+                # As many instrumented runs as repeats: their medians are the breakdown.
+                parts = [_spark_phases(spark, settings, name, size, method, input_kind, out) for _ in range(repeat)]
+                tick(f"{method} {input_kind} x{k}: phases")
+                breakdown = {
+                    "session_start": round(session_s, 3),
+                    "python_worker_start": round(worker_start_s, 3),
+                    **{phase: _median([p[phase] for p in parts]) for phase in ("read", "compute", "write")},
+                }
+                runs.append(_run_row(str(method), k, totals, input_kind, breakdown=breakdown, compute_all=[round(p["compute"], 3) for p in parts]))
+    return runs
 
 
 def machine() -> dict:

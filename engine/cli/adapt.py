@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from engine.errors import InputError
 from engine.hdfs.storage import Storage
+from engine.jobs.requests import parse_counts
 from engine.settings import Settings
-
-
-def _counts(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise InputError(f"--per-class {text!r} must be a comma-separated list of counts of at least 1, e.g. 10,25,50,100.")
-    return sorted(set(values))
 
 
 def cmd_adapt(args, settings: Settings, progress) -> tuple[dict, str]:
@@ -24,7 +14,7 @@ def cmd_adapt(args, settings: Settings, progress) -> tuple[dict, str]:
         settings,
         Storage(settings),
         args.dataset,
-        _counts(args.per_class),
+        parse_counts(args.per_class, "--per-class"),
         size=args.size,
         epochs=args.epochs or 20,
         base_epochs=args.base_epochs,

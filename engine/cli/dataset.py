@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 from engine.classes import CLASSES
+from engine.cli.common import raise_usage
 from engine.data import datasets, duplicates, stats
 from engine.hdfs.storage import Storage
 from engine.settings import Settings
 
 
-def add_parser(sub, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "dataset", parents=[common], help="ingest, list, describe and audit datasets in HDFS", description="Datasets in HDFS under /mri/datasets/<name>/."
     )
@@ -52,8 +53,6 @@ def _ingest_text(r: dict) -> str:
 
 
 def cmd_dataset(args, settings: Settings, progress) -> tuple[dict, str]:
-    from engine.cli.main import raise_usage
-
     storage = Storage(settings)
     if args.action == "list":
         found = datasets.list_datasets(storage)

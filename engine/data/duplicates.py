@@ -97,15 +97,7 @@ def audit_manifest(frame: pd.DataFrame, threshold: int = NEAR_THRESHOLD) -> dict
     all_groups = _components(n, exact_edges + [(i, j) for i, j, _ in near_only])
     cross = spans(all_groups, "split")
     conflicts = spans(all_groups, "class")
-    per_class = {}
-    for cls in CLASSES:
-        members = set(frame.index[frame["class"] == cls])
-        per_class[cls] = {
-            "images": len(members),
-            "in_exact_groups": sum(1 for g in exact_groups for i in g if i in members),
-            "in_near_groups": sum(1 for g in near_groups for i in g if i in members),
-            "redundant_copies": sum(len([i for i in g if i in members]) - 1 for g in all_groups if any(i in members for i in g)),
-        }
+    per_class = _per_class(frame, exact_groups, near_groups, all_groups)
 
     def describe(i: int, j: int, dist: int, kind: str) -> dict:
         a, b = frame.loc[i], frame.loc[j]
@@ -137,6 +129,19 @@ def audit_manifest(frame: pd.DataFrame, threshold: int = NEAR_THRESHOLD) -> dict
         "per_class": per_class,
         "pairs": examples[:MAX_PAIRS],
     }
+
+
+def _per_class(frame: pd.DataFrame, exact_groups, near_groups, all_groups) -> dict:
+    per_class = {}
+    for cls in CLASSES:
+        members = set(frame.index[frame["class"] == cls])
+        per_class[cls] = {
+            "images": len(members),
+            "in_exact_groups": sum(1 for g in exact_groups for i in g if i in members),
+            "in_near_groups": sum(1 for g in near_groups for i in g if i in members),
+            "redundant_copies": sum(len([i for i in g if i in members]) - 1 for g in all_groups if any(i in members for i in g)),
+        }
+    return per_class
 
 
 def duplicate_groups(frame: pd.DataFrame, threshold: int = NEAR_THRESHOLD) -> np.ndarray:

@@ -71,6 +71,16 @@ def _xml(props: dict[str, object]) -> str:
     return f'<?xml version="1.0"?>\n<configuration>\n{rows}\n</configuration>\n'
 
 
+LOG4J = (
+    "log4j.rootLogger=INFO,console\n"
+    "log4j.appender.console=org.apache.log4j.ConsoleAppender\n"
+    "log4j.appender.console.target=System.err\n"
+    "log4j.appender.console.layout=org.apache.log4j.PatternLayout\n"
+    "log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n\n"
+    "log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR\n"
+)
+
+
 def write_config(settings: Settings, daemon: Daemon) -> Path:
     """Write core-site.xml, hdfs-site.xml and log4j.properties for one daemon; return its conf dir."""
     host = settings.bind_host
@@ -124,14 +134,7 @@ def write_config(settings: Settings, daemon: Daemon) -> Path:
         )
     (conf_dir / "core-site.xml").write_text(_xml(core))
     (conf_dir / "hdfs-site.xml").write_text(_xml(hdfs))
-    (conf_dir / "log4j.properties").write_text(
-        "log4j.rootLogger=INFO,console\n"
-        "log4j.appender.console=org.apache.log4j.ConsoleAppender\n"
-        "log4j.appender.console.target=System.err\n"
-        "log4j.appender.console.layout=org.apache.log4j.PatternLayout\n"
-        "log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n\n"
-        "log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR\n"
-    )
+    (conf_dir / "log4j.properties").write_text(LOG4J)
     return conf_dir
 
 

@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from engine.errors import JobError, NotFoundError
+from engine.jobs.requests import Request, describe
 from engine.processes import is_alive, wait_until
 from engine.settings import REPO_ROOT, Settings
 from engine.textutil import read_jsonl, write_json_atomic
@@ -60,6 +61,8 @@ class Job:
     child_pid: int | None = None
     exit_code: int | None = None
     error: str | None = None
+    kind: str = ""  # e.g. "preprocess", "dataset-stats" (engine.jobs.requests.describe)
+    dataset: str | None = None  # the dataset it works on, if any
     # filled on read, not stored
     progress: dict | None = None
     result: dict | None = None
@@ -146,6 +149,11 @@ def _reconcile(folder: Path, job: Job) -> Job:
 
 
 # ---------------------------------------------------------------------- public API
+def submit_request(settings: Settings, request: Request) -> Job:
+    """Start a typed request (:mod:`engine.jobs.requests`) as a background job."""
+    return submit_job(settings, request.argv(), title=request.title())
+
+
 def submit_job(settings: Settings, argv: list[str], title: str | None = None) -> Job:
     """Start ``python -m engine <argv> --json`` as a background job and return its record.
 
@@ -158,7 +166,8 @@ def submit_job(settings: Settings, argv: list[str], title: str | None = None) ->
     job_id = f"{stamp}-{argv[0]}-{secrets.token_hex(3)}"
     folder = settings.jobs_dir / job_id
     folder.mkdir(parents=True)
-    job = Job(id=job_id, argv=list(argv), title=title or " ".join(argv))
+    kind, dataset = describe(argv)
+    job = Job(id=job_id, argv=list(argv), title=title or " ".join(argv), kind=kind, dataset=dataset)
     _write_record(folder, job)
     with open(folder / "log.txt", "ab") as log:
         proc = subprocess.Popen(
@@ -233,12 +242,13 @@ def wait_for_job(settings: Settings, job_id: str, timeout_s: float = 600.0, poll
     return get_job(settings, job_id)
 
 
-def latest_job(settings: Settings, argv_prefix: list[str], match: dict[int, str] | None = None) -> Job | None:
-    """The newest job whose command starts with ``argv_prefix`` (and has ``argv[i] == v`` for ``match``).
+def latest_job(settings: Settings, kind: str, dataset: str | None = None) -> Job | None:
+    """The newest job of ``kind`` (on ``dataset``, if given), running or finished.
 
     Pages use this instead of session state, so a job's progress survives a browser refresh.
     """
     for job in list_jobs(settings, limit=200):
-        if job.argv[: len(argv_prefix)] == argv_prefix and all(len(job.argv) > i and job.argv[i] == v for i, v in (match or {}).items()):
+        job_kind, job_dataset = (job.kind, job.dataset) if job.kind else describe(job.argv)  # records from before kinds
+        if job_kind == kind and (dataset is None or job_dataset == dataset):
             return job
     return None

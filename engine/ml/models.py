@@ -5,13 +5,9 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from engine.classes import CLASSES
 from engine.errors import EnvironmentProblem, InputError
-
-if TYPE_CHECKING:
-    from engine.ml.config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -117,17 +113,6 @@ def unfreeze_top(model, layers_to_unfreeze: int = 30) -> None:
     for layer in base.layers:
         if isinstance(layer, layers.BatchNormalization):
             layer.trainable = False
-
-
-def build_model(config: TrainConfig, init_folder: Path | None = None):
-    """A new, uncompiled network: the registered model at ``init_folder`` (adapting it), ResNet50 or the compact CNN."""
-    import keras
-
-    if init_folder is not None:
-        return keras.models.load_model(init_folder / "model.keras", compile=False)
-    if config.arch == Architecture.RESNET50:
-        return build_resnet50(config.size, 3, None if config.weights == "none" else config.weights)
-    return build_compact(config.size, 1, seed=config.seed)
 
 
 def save_for_inference(model, path: Path) -> None:

@@ -80,7 +80,7 @@ def test_dataset_page_ingests_a_folder_as_a_job(hdfs_cluster, storage):
     next(b for b in at.button if b.label == "Ingest the folder").click()
     at.run()
     try:
-        job = jobs.latest_job(hdfs_cluster, ["dataset", "ingest"])
+        job = jobs.latest_job(hdfs_cluster, "dataset-ingest")
         assert job is not None and job.argv[-1] == name
         done = jobs.wait_for_job(hdfs_cluster, job.id, timeout_s=180)
         assert done.status == jobs.JobStatus.SUCCEEDED, done.error

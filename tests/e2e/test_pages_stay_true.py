@@ -78,7 +78,7 @@ def test_enter_starts_nothing_and_the_train_page_follows_the_new_run(page, dashb
     ingest_dataset(storage, SAMPLE, name)
     try:
         preprocess_dataset(settings, storage, name, size=128, workers=2)
-        before = jobs.latest_job(settings, ["train"])
+        before = jobs.latest_job(settings, "train")
         page.goto(f"{dashboard_url}/train")
         settle(page)
         page.locator('[data-testid="stSelectbox"]').first.click()
@@ -88,11 +88,11 @@ def test_enter_starts_nothing_and_the_train_page_follows_the_new_run(page, dashb
         epochs.fill("1")
         epochs.press("Enter")
         page.wait_for_timeout(3000)
-        after = jobs.latest_job(settings, ["train"])
+        after = jobs.latest_job(settings, "train")
         assert (after.id if after else None) == (before.id if before else None), "Enter alone started a training run"
         page.get_by_role("button", name="Start training").click()
         deadline = time.monotonic() + 60
-        while (job := jobs.latest_job(settings, ["train"])) is None or (before and job.id == before.id):
+        while (job := jobs.latest_job(settings, "train")) is None or (before and job.id == before.id):
             assert time.monotonic() < deadline, "the button started no training job"
             page.wait_for_timeout(300)
         run = _wait_for_run(settings, name)

@@ -29,7 +29,7 @@ def commit_text(page, label: str, value: str) -> None:
 
 def test_ingest_the_sample_from_the_dataset_page(page, dashboard_url, settings, storage, artifacts):
     name = "t-e2e-ingest"
-    previous = jobs.latest_job(settings, ["dataset", "ingest"])
+    previous = jobs.latest_job(settings, "dataset-ingest")
     page.goto(f"{dashboard_url}/dataset")
     settle(page)
     if not page.get_by_label("Dataset name", exact=True).is_visible():
@@ -39,7 +39,7 @@ def test_ingest_the_sample_from_the_dataset_page(page, dashboard_url, settings, 
         page.get_by_role("tab", name="A folder on this machine").click()
         page.get_by_role("button", name="Ingest the folder").click()
         deadline = time.monotonic() + 30
-        while (job := jobs.latest_job(settings, ["dataset", "ingest"])) is None or (previous and job.id == previous.id):
+        while (job := jobs.latest_job(settings, "dataset-ingest")) is None or (previous and job.id == previous.id):
             assert time.monotonic() < deadline, "the page started no ingest job"
             page.wait_for_timeout(200)
         assert job.argv[-1] == name
@@ -89,7 +89,7 @@ def test_preprocessing_job_survives_a_dashboard_restart(browser, hdfs_cluster, s
         page.get_by_role("option", name=name, exact=True).click()
         page.get_by_role("button", name="Run preprocessing").click()
         wait_for_text(page, f"Preprocess {name} at 128 px", 30)  # the live progress bar of the job
-        job = jobs.latest_job(settings, ["preprocess"], {1: name})
+        job = jobs.latest_job(settings, "preprocess", name)
         assert job is not None and not job.status.finished
         stop_dashboard(proc, signal.SIGINT)  # Ctrl-C, as a user stops `./run.sh`
         assert not jobs.get_job(settings, job.id).status.finished  # the job did not die with the dashboard

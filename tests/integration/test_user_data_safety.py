@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from engine.bench.demo import _remove_old_demo_models
+from engine.bench.demo_steps import remove_old_demo_models
 from engine.errors import InputError
 from engine.ml import registry
 from engine.ml.inference import LoadedModel
@@ -34,7 +34,7 @@ def test_demo_removes_only_the_models_it_made(storage, settings):
     for model_id, dataset in {**users, ours: "demo"}.items():
         _model(storage, settings, model_id, dataset)
     try:
-        _remove_old_demo_models(settings, storage)
+        remove_old_demo_models(settings, storage)
         for model_id in users:
             assert storage.exists(f"{registry.models_root()}/{model_id}/card.json"), model_id
             assert (settings.run_dir / "models" / model_id).is_dir() and (settings.run_dir / "training" / model_id).is_dir()

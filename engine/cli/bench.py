@@ -1,0 +1,157 @@
+"""`benchmark`: speed and accuracy experiments, each printed as a table (JSON with --json)."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.cli.common import raise_usage, worker_list
+from engine.hdfs.storage import Storage
+from engine.settings import Settings
+from engine.textutil import human_bytes
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "benchmark",
+        parents=[common],
+        help="measure speed and print a table",
+        description="Speed experiments on this machine; results are medians of --repeat runs.",
+    )
+    p.add_argument(
+        "kind",
+        choices=["preprocess", "train", "read", "classify", "refusal", "adapt"],
+        help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed; "
+        "classify: latency of one scan, a batch, cold start; refusal: non-MRI refused vs real scans refused; "
+        "adapt: accuracy from scratch vs adapted from a model, at a few scans per class",
+    )
+    p.add_argument("dataset", nargs="?", help="dataset (preprocess, read)")
+    p.add_argument("--model", help="classify/refusal: model id (default: the default model)")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--epochs", type=int, help="train: epochs per run (default 3); adapt: per learning-curve run (default 20)")
+    p.add_argument("--limit", type=int, default=0, help="train: use only the first N images (0: all)")
+    p.add_argument("--modes", help="train: comma-separated, default local,synchronous,asynchronous")
+    p.add_argument("--master", help="Spark master URL (default: MRI_SPARK_MASTER)")
+    p.add_argument("--per-class", default="10,25,50,100", help="adapt: labelled scans per class at each point of the curve")
+    p.add_argument("--base-epochs", type=int, default=10, help="adapt: epochs of the starting model")
+    p.add_argument("--freeze-epochs", type=int, default=2, help="adapt: epochs that train only the head before all layers")
+    p.add_argument("--holdout", type=float, default=0.3, help="adapt: share of the dataset the starting model never sees")
+    p.set_defaults(handler=cmd_benchmark)
+
+
+def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
+    if args.repeat < 1:
+        raise_usage("--repeat must be at least 1.")
+    if args.kind == "classify":
+        return _classify(args, settings)
+    if args.kind == "refusal":
+        return _refusal(args, settings)
+    if not args.dataset:
+        raise_usage(f"benchmark {args.kind} needs a dataset name.")
+    if args.kind == "adapt":
+        from engine.cli.adapt import cmd_adapt
+
+        return cmd_adapt(args, settings, progress)
+    return {"train": _train, "preprocess": _preprocess, "read": _read}[args.kind](args, settings, progress)
+
+
+def _classify(args, settings: Settings) -> tuple[dict, str]:
+    from engine.bench.classify import benchmark_speed
+
+    r = benchmark_speed(settings, Storage(settings), args.model)
+    return r, (
+        f"{r['model']}: one scan (classification + Grad-CAM) p50 {r['single_ms_p50']} ms, p95 {r['single_ms_p95']} ms "
+        f"over {r['repeats']}; a batch of 100 in {r['batch_100_s']} s; cold start to first answer {r['cold_start_s']} s "
+        f"({r['cold_start_with_interpreter_s']} s with the interpreter start)"
+    )
+
+
+def _refusal(args, settings: Settings) -> tuple[dict, str]:
+    from engine.bench.classify import benchmark_refusal
+
+    r = benchmark_refusal(settings, Storage(settings), args.model)
+    lines = [
+        f"{r['model']}: refused {r['non_mri_refused']} of {r['non_mri']} non-MRI images ({r['non_mri_refused_share']:.1%}); "
+        f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "
+        f"{r['real_from']})"
+    ]
+    lines += [f"  {k:<10} refused {v['refused']}/{v['n']}" for k, v in r["by_kind"].items()]
+    return r, "\n".join(lines)
+
+
+def _train(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.bench.train import DEFAULT_MODES, benchmark_train
+    from engine.ml.config import TrainingMode
+
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip()) if args.modes else DEFAULT_MODES
+    unknown = [m for m in modes if m not in set(TrainingMode)]
+    if unknown:
+        raise_usage(f"--modes {','.join(unknown)} is unknown; use {', '.join(TrainingMode)}.")
+    r = benchmark_train(
+        settings,
+        Storage(settings),
+        args.dataset,
+        workers=worker_list(args.workers),
+        epochs=args.epochs or 3,
+        modes=modes,
+        limit=args.limit,
+        on_progress=progress,
+    )
+    lines = [
+        f"Training {r['dataset']} for {r['epochs']} epochs per run (median seconds per epoch):",
+        f"  {'method':<24} {'workers':>7} {'s/epoch':>8} {'img/s':>7} {'vs keras':>8} {'val acc':>8}",
+    ]
+    for x in r["runs"]:
+        lines.append(
+            f"  {x['method']:<24} {x['workers']:>7} {x['seconds_median']:>8.1f} {x['images_per_second']:>7.1f} "
+            f"{x['time_vs_keras'] or 0:>8.2f} {x['val_accuracy']:>8.3f}"
+            + (
+                f"   workers fit {x['worker_fit_seconds_median']:.1f} s, set-up {x['worker_setup_seconds_median']:.1f} s, "
+                f"driver {x['driver_seconds_median']:.1f} s"
+                if "worker_fit_seconds_median" in x
+                else ""
+            )
+        )
+    return r, "\n".join(lines)
+
+
+def _preprocess(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.bench.preprocess import benchmark_preprocess
+
+    r = benchmark_preprocess(
+        settings, Storage(settings), args.dataset, workers=worker_list(args.workers), repeat=args.repeat, size=args.size, on_progress=progress
+    )
+    lines = [
+        f"Preprocessing {r['images']} images of {r['dataset']} at {r['size']} px on {r['cores']} cores "
+        f"(median of {r['repeat']}; Spark session start not counted):",
+        f"  {'method':<12} {'input':<7} {'workers':>7} {'seconds':>8} {'read':>6} {'compute':>8} {'write':>6} {'session':>8}",
+    ]
+    for run in r["runs"]:
+        b = run["breakdown"]
+        lines.append(
+            f"  {run['method']:<12} {run['input']:<7} {run['workers']:>7} {run['seconds_median']:>8.2f} "
+            f"{b.get('read', 0):>6.2f} {b.get('compute', 0):>8.2f} {b.get('write', 0):>6.2f} {b.get('session_start', 0):>8.2f}"
+        )
+    a = r["amdahl"]
+    if a.get("serial_fraction") is not None:
+        lines.append(
+            f"  Amdahl fit ({a['fitted_on']}): serial fraction {a['serial_fraction']:.3f} "
+            f"(95% CI {a['serial_fraction_ci95'][0]:.3f}-{a['serial_fraction_ci95'][1]:.3f})"
+        )
+    return r, "\n".join(lines)
+
+
+def _read(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.bench.read import benchmark_read
+
+    result = benchmark_read(settings, Storage(settings), args.dataset, repeat=args.repeat, master=args.master, on_progress=progress)
+    lines = [
+        f"Reading {result['images']} images ({human_bytes(result['bytes'])}) of {result['dataset']} through Spark "
+        f"({result['master']}), median of {result['repeat']}:",
+        f"  {'input':<8} {'seconds':>8} {'partitions':>10}  all runs",
+    ]
+    for r in result["runs"]:
+        lines.append(f"  {r['input']:<8} {r['seconds_median']:>8.2f} {r['partitions']:>10}  {r['seconds_all']}")
+    lines.append(f"  packed is {result['packed_speedup']}x faster than one file per scan")
+    return result, "\n".join(lines)
