@@ -73,7 +73,7 @@ def thumbnail_bytes(img: Image.Image, size: int) -> bytes:
 @st.cache_data(ttl=30, show_spinner=False)
 def small_files(name: str) -> dict:
     frame = manifest(name)
-    packed = [e["length"] for e in state.storage().list(datasets.packed_dir(name)) if e["name"].endswith(".parquet")]
+    packed = [e["length"] for e in state.storage().parquet_parts(datasets.packed_dir(name))]
     return datasets.small_files_report(frame, state.settings().block_size, packed)
 
 

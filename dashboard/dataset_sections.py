@@ -43,11 +43,11 @@ def add_data() -> None:
             if st.button("Ingest the zip", disabled=zipped is None, icon=":material/cloud_upload:"):
                 # Stored under a random name (an upload's name may carry a patient's) and deleted once ingested.
                 target = uploads.save_upload(state.settings(), zipped.getvalue(), ".zip")
-                jobview.start(IngestRequest(str(target), name, remove_source=True))
+                jobview.start(IngestRequest(name, source=str(target), remove_source=True))
         with folder_tab:
             folder = st.text_input("Folder", value=str(REPO_ROOT / "assets" / "sample"))
             if st.button("Ingest the folder", icon=":material/drive_folder_upload:"):
-                jobview.start(IngestRequest(folder, name))
+                jobview.start(IngestRequest(name, source=folder))
         with kaggle_tab:
             st.caption("Downloads the public Brain Tumor MRI Dataset with kagglehub (needs internet).")
             if st.button("Download", icon=":material/download:"):

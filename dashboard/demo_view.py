@@ -63,12 +63,7 @@ def _live() -> None:
     job = jobs.latest_job(state.settings(), "demo")
     if job is None or job.status.finished:
         st.rerun()  # the whole page once, to draw the finished demo without the live refresh
-    p = job.progress or {}
-    frac = (p.get("done", 0) / p["total"]) if p.get("total") else 0.0
-    st.progress(min(1.0, frac), text=f"{p.get('message') or 'starting'} · {job.seconds or 0:.0f} s")
-    if st.button("Stop the demo", icon=":material/stop:"):
-        jobs.cancel_job(state.settings(), job.id)
-        st.rerun()
+    jobview.progress(job, lambda p: f"{p.get('message') or 'starting'} · {job.seconds or 0:.0f} s", "demo", "Stop the demo", scope="app")
     _steps(demo.read_state(state.settings()), live=True)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import state
+from dashboard import jobview, state
 from dashboard.ui import human_bytes
 from engine.hdfs import probes
 from engine.jobs import store as jobs
@@ -62,12 +62,7 @@ def jobs_panel(limit: int = 6) -> None:
             f"{icon} **{job.title}**  \n:gray[{job.status} · {_when(job.created)}" + (f" · {job.seconds:.0f} s" if job.seconds is not None else "") + "]"
         )
         if job.status == JobStatus.RUNNING:
-            p = job.progress or {}
-            frac = (p.get("done", 0) / p["total"]) if p.get("total") else 0.0
-            st.progress(min(1.0, max(0.0, frac)), text=p.get("message", "")[:60])
-            if st.button("Cancel", key=f"cancel-{job.id}", icon=":material/stop:"):
-                jobs.cancel_job(state.settings(), job.id)
-                st.rerun(scope="fragment")
+            jobview.progress(job, lambda p: p.get("message", "")[:60], "sidebar")
         elif job.status == JobStatus.FAILED and job.error:
             st.caption(f":red[{job.error[:160]}]")
 

@@ -24,6 +24,17 @@ def start(request: Request) -> Job:
     return job
 
 
+def progress(job: Job, describe: Callable[[dict], str], key: str, cancel_label: str = "Cancel", scope: str = "fragment") -> None:
+    """A running job's progress bar (``describe`` turns its latest progress event into the caption) and its
+    cancel button: the one job widget of every page and the sidebar."""
+    p = job.progress or {}
+    frac = (p.get("done", 0) / p["total"]) if p.get("total") else 0.0
+    st.progress(min(1.0, max(0.0, frac)), text=describe(p))
+    if st.button(cancel_label, key=f"{key}-cancel-{job.id}", icon=":material/stop:"):
+        jobs.cancel_job(state.settings(), job.id)
+        st.rerun(scope=scope)
+
+
 def show_latest(
     kind: str, dataset: str | None = None, on_result: Callable[[dict], None] | None = None, key: str = "", private: bool = False, invalidates: tuple = ()
 ) -> None:
@@ -41,15 +52,7 @@ def show_latest(
         if job is None:
             return
         if not job.status.finished:
-            p = job.progress or {}
-            frac = (p.get("done", 0) / p["total"]) if p.get("total") else 0.0
-            st.progress(
-                min(1.0, max(0.0, frac)),
-                text=f"{job.title}: {p.get('message') or job.status} " + (f"({p.get('done')}/{p.get('total')})" if p.get("total") else ""),
-            )
-            if st.button("Cancel", key=f"{key}-cancel-{job.id}", icon=":material/stop:"):
-                jobs.cancel_job(state.settings(), job.id)
-                st.rerun(scope="fragment")
+            progress(job, lambda p: f"{job.title}: {p.get('message') or job.status} " + (f"({p.get('done')}/{p.get('total')})" if p.get("total") else ""), key)
             st.session_state[f"{key}.was_running"] = job.id
             return
         if st.session_state.get(f"{key}.was_running") == job.id:

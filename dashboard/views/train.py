@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import charts_ml, data_cache, jobview, state
 from engine.jobs.requests import TrainRequest
-from engine.ml import runs
+from engine.ml import registry, runs
 from engine.ml.config import TrainConfig, TrainingMode
 from engine.ml.models import Architecture
 
@@ -94,14 +94,7 @@ if go:
     )
     jobview.start(TrainRequest(config))
 
-jobview.show_latest(
-    "train",
-    key="train",
-    on_result=lambda card: st.success(
-        f"Model **{card['model_id']}**: validation accuracy {card['validation']['accuracy']:.2%} "
-        f"on {card['validation']['n']} images. See it on the Models page."
-    ),
-)
+jobview.show_latest("train", key="train", on_result=lambda card: st.success(f"Model {registry.card_summary(card)}. See it on the Models page."))
 
 all_runs = runs.list_runs(state.settings())
 unfinished = [r for r in all_runs if not r["state"].get("finished") and r["state"].get("epoch")]

@@ -40,7 +40,7 @@ def step_store(storage: Storage, on_progress: ProgressFn) -> dict:
 
 
 def step_blocks(settings: Settings, storage: Storage) -> dict:
-    packed = sorted((e for e in storage.list(datasets.packed_dir(DEMO_DATASET)) if e["name"].endswith(".parquet")), key=lambda e: e["length"], reverse=True)
+    packed = sorted(storage.parquet_parts(datasets.packed_dir(DEMO_DATASET)), key=lambda e: e["length"], reverse=True)
     biggest = storage.blocks(packed[0]["path"])
     manifest = datasets.read_manifest(storage, DEMO_DATASET)
     report = datasets.small_files_report(manifest, settings.block_size, [int(e["length"]) for e in packed])

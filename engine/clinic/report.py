@@ -12,6 +12,7 @@ from fpdf import FPDF
 
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.clinic.gradcam import overlay
+from engine.ml.registry import card_summary
 from engine.png import png_bytes
 from engine.settings import REPO_ROOT
 
@@ -39,14 +40,7 @@ def report_pdf(answer, model_card: dict) -> bytes:
     pdf.cell(0, 5, f"Image SHA-256: {answer.sha256}", new_x="LMARGIN", new_y="NEXT")
     if getattr(answer, "burned_in_annotation", False):
         pdf.cell(0, 5, "Note: the file states that text is burnt into the image; it may show patient data.", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(
-        0,
-        5,
-        f"Model: {model_card['model_id']} ({model_card['architecture']}), validation accuracy "
-        f"{model_card['validation']['accuracy']:.2%} on {model_card['validation']['n']} images",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    pdf.cell(0, 5, f"Model: {card_summary(model_card)}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     y0 = pdf.get_y()
     if answer.grey is not None:

@@ -74,16 +74,21 @@ def prepare_arrow(size: int, channels: int):
                 p, e = prepare_or_error(content, size, channels)
                 pixels.append(p)
                 errors.append(e)
-            yield pa.RecordBatch.from_pydict(
-                {
-                    "path": cols["path"],
-                    "split": cols["split"],
-                    "class": cols["class"],
-                    "label": pa.array([CLASS_INDEX.get(c, -1) for c in cols["class"]], pa.int32()),
-                    "sha256": cols["sha256"],
-                    "pixels": pa.array(pixels, pa.binary()),
-                    "error": pa.array(errors, pa.string()),
-                }
-            )
+            yield pa.RecordBatch.from_pydict(prepared_columns(cols, pixels, errors))
 
     return run
+
+
+def prepared_columns(cols: dict, pixels: list, errors: list) -> dict:
+    """The columns of prepared Parquet: the manifest's identity columns, the label, the pixels or the error."""
+    import pyarrow as pa
+
+    return {
+        "path": cols["path"],
+        "split": cols["split"],
+        "class": cols["class"],
+        "label": pa.array([CLASS_INDEX.get(c, -1) for c in cols["class"]], pa.int32()),
+        "sha256": cols["sha256"],
+        "pixels": pa.array(pixels, pa.binary()),
+        "error": pa.array(errors, pa.string()),
+    }

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.data import datasets
-from engine.data.executor import CLASS_INDEX, prepare_arrow, prepare_partition
+from engine.data.executor import prepare_arrow, prepare_partition, prepared_columns
 from engine.data.pixels import DEFAULT_SIZE, prepare_or_error
 from engine.errors import InputError, SparkJobError
 from engine.hdfs.storage import Storage
@@ -56,7 +56,7 @@ def _check_size(size: int) -> None:
 
 def read_packed(storage: Storage, name: str) -> pa.Table:
     """The packed copy of a dataset as one Arrow table (path, split, class, sha256, content)."""
-    files = [e["path"] for e in storage.list(datasets.packed_dir(name)) if e["name"].endswith(".parquet")]
+    files = [e["path"] for e in storage.parquet_parts(datasets.packed_dir(name))]
     if not files:
         raise InputError(f"Dataset {name!r} has no packed copy; ingest it first with `python -m engine dataset ingest`.")
     return pa.concat_tables(pq.read_table(io.BytesIO(storage.read(f))) for f in files)
@@ -70,17 +70,7 @@ def prepare_table(table: pa.Table, size: int, channels: int = 1) -> pa.Table:
         p, e = prepare_or_error(content, size, channels)
         pixels.append(p)
         errors.append(e)
-    return pa.table(
-        {
-            "path": cols["path"],
-            "split": cols["split"],
-            "class": cols["class"],
-            "label": pa.array([CLASS_INDEX.get(c, -1) for c in cols["class"]], pa.int32()),
-            "sha256": cols["sha256"],
-            "pixels": pa.array(pixels, pa.binary()),
-            "error": pa.array(errors, pa.string()),
-        }
-    )
+    return pa.table(prepared_columns(cols, pixels, errors))
 
 
 def spark_prepare(spark, settings: Settings, name: str, size: int, method: Method, channels: int = 1, input_kind: str = "packed", cache_source: bool = False):
@@ -158,7 +148,7 @@ def preprocess_dataset(
         failed = [{"path": r["path"], "reason": r["error"]} for r in frame.filter("error is not null").select("path", "error").collect()]
         partitions = frame.rdd.getNumPartitions()
         master_used = spark.sparkContext.master
-    parts = [e for e in storage.list(out) if e["name"].endswith(".parquet")]
+    parts = storage.parquet_parts(out)
     blocks = sum(len(storage.blocks(p["path"])["blocks"]) for p in parts)
     result = {
         "dataset": name,
@@ -186,7 +176,7 @@ def read_prepared(storage: Storage, name: str, size: int = DEFAULT_SIZE) -> tupl
     out = prepared_dir(name, size)
     if not storage.exists(out):
         raise InputError(f"Dataset {name!r} is not preprocessed at {size} px; run `python -m engine preprocess {name} --size {size}`.")
-    files = [e["path"] for e in storage.list(out) if e["name"].endswith(".parquet")]
+    files = [e["path"] for e in storage.parquet_parts(out)]
     table = pa.concat_tables(pq.read_table(io.BytesIO(storage.read(f))) for f in files).sort_by("path")
     pixels = table.column("pixels").to_pylist()
     channels = len(pixels[0]) // (size * size) if pixels else 1

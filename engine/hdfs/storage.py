@@ -75,6 +75,10 @@ class Storage:
     def exists(self, hdfs_path: str) -> bool:
         return self.status(hdfs_path, strict=False) is not None
 
+    def parquet_parts(self, folder: str) -> list[dict]:
+        """The ``.parquet`` files of a folder Spark or the ingest wrote (its _SUCCESS and other entries left out)."""
+        return [e for e in self.list(folder) if e["name"].endswith(".parquet")]
+
     def list(self, hdfs_path: str) -> list[dict]:
         """Entries of a folder: name, path, type, length, replication, block_size, modified (ms)."""
         hdfs_path = _clean(hdfs_path)

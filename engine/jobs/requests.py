@@ -34,17 +34,23 @@ class Request:
 
 
 @dataclasses.dataclass(frozen=True)
-class PreprocessRequest(Request):
-    kind: ClassVar[str] = "preprocess"
+class DatasetRequest(Request):
+    """A request about one dataset, named ``name``."""
+
     name: str
-    size: int = DEFAULT_SIZE
-    workers: int | None = None  # local[K]; None: the settings' master
-    method: str = Method.SPARK_ARROW
-    master: str | None = None  # a spark:// URL instead of local[K]
 
     @property
     def dataset(self) -> str:
         return self.name
+
+
+@dataclasses.dataclass(frozen=True)
+class PreprocessRequest(DatasetRequest):
+    kind: ClassVar[str] = "preprocess"
+    size: int = DEFAULT_SIZE
+    workers: int | None = None  # local[K]; None: the settings' master
+    method: str = Method.SPARK_ARROW
+    master: str | None = None  # a spark:// URL instead of local[K]
 
     def argv(self) -> list[str]:
         argv = ["preprocess", self.name, "--size", str(self.size), "--method", str(self.method)]
@@ -89,15 +95,10 @@ def train_flag(field: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class IngestRequest(Request):
+class IngestRequest(DatasetRequest):
     kind: ClassVar[str] = "dataset-ingest"
     source: str  # a class-folder tree or a .zip on this machine
-    name: str
     remove_source: bool = False  # an uploaded zip the job deletes afterwards, whatever the outcome
-
-    @property
-    def dataset(self) -> str:
-        return self.name
 
     def argv(self) -> list[str]:
         return ["dataset", "ingest", self.source, "--name", self.name] + (["--remove-source"] if self.remove_source else [])
@@ -118,13 +119,8 @@ class FetchRequest(Request):
 
 
 @dataclasses.dataclass(frozen=True)
-class StatsRequest(Request):
+class StatsRequest(DatasetRequest):
     kind: ClassVar[str] = "dataset-stats"
-    name: str
-
-    @property
-    def dataset(self) -> str:
-        return self.name
 
     def argv(self) -> list[str]:
         return ["dataset", "stats", self.name, "--refresh"]
@@ -134,13 +130,8 @@ class StatsRequest(Request):
 
 
 @dataclasses.dataclass(frozen=True)
-class AuditRequest(Request):
+class AuditRequest(DatasetRequest):
     kind: ClassVar[str] = "dataset-audit"
-    name: str
-
-    @property
-    def dataset(self) -> str:
-        return self.name
 
     def argv(self) -> list[str]:
         return ["dataset", "audit", self.name]
@@ -150,15 +141,10 @@ class AuditRequest(Request):
 
 
 @dataclasses.dataclass(frozen=True)
-class PreprocessBenchmarkRequest(Request):
+class PreprocessBenchmarkRequest(DatasetRequest):
     kind: ClassVar[str] = "benchmark-preprocess"
-    name: str
     repeat: int = 3
     workers: tuple[int, ...] = ()  # worker counts; () = 1..cores
-
-    @property
-    def dataset(self) -> str:
-        return self.name
 
     def argv(self) -> list[str]:
         argv = ["benchmark", "preprocess", self.name, "--repeat", str(self.repeat)]
@@ -169,15 +155,10 @@ class PreprocessBenchmarkRequest(Request):
 
 
 @dataclasses.dataclass(frozen=True)
-class AdaptBenchmarkRequest(Request):
+class AdaptBenchmarkRequest(DatasetRequest):
     kind: ClassVar[str] = "benchmark-adapt"
-    name: str
     per_class: tuple[int, ...] = (10, 25, 50, 100)
     epochs: int = 20
-
-    @property
-    def dataset(self) -> str:
-        return self.name
 
     def argv(self) -> list[str]:
         return ["benchmark", "adapt", self.name, "--per-class", ",".join(map(str, self.per_class)), "--epochs", str(self.epochs)]

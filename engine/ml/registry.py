@@ -140,6 +140,12 @@ def promotion_concern(cards: list[dict], model_id: str) -> str | None:
     return f"{model_id} would answer every clinician on the Classify page, but " + " and ".join(reasons) + "."
 
 
+def card_summary(card: dict) -> str:
+    """One line naming a model and what its card says of it, the same on the CLI, the pages and the PDF."""
+    v = card["validation"]
+    return f"{card['model_id']} ({card.get('architecture', '?')}): validation accuracy {v['accuracy']:.2%} on {v['n']} images"
+
+
 def default_model_id(settings: Settings) -> str | None:
     """The promoted model, else the newest shipped one, else the newest trained on this machine."""
     pointer = settings.run_dir / "default_model.txt"

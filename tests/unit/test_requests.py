@@ -52,7 +52,7 @@ def test_resume_request():
     [
         rq.PreprocessRequest("sample", 64, 2, "spark-rdd"),
         rq.PreprocessRequest("sample", master="spark://127.0.0.1:7077"),
-        rq.IngestRequest("/tmp/up.zip", "hospital-a", remove_source=True),
+        rq.IngestRequest("hospital-a", source="/tmp/up.zip", remove_source=True),
         rq.FetchRequest(),
         rq.StatsRequest("sample"),
         rq.AuditRequest("sample"),
