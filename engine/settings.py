@@ -39,6 +39,7 @@ class Settings:
     replication: int  # replicas per block
     block_size: int  # bytes per HDFS block
     datanode_base_port: int  # DataNode i uses base+10*i (+0 data, +1 http, +2 ipc)
+    racks: tuple[tuple[str, int], ...]  # (rack, DataNodes on it) in DataNode order, e.g. (("/rack-a", 2), ("/rack-b", 1))
     hdfs_heap_mb: int  # Java heap per local HDFS daemon, MiB
     hdfs_timeout_s: float  # seconds to wait for one WebHDFS call
     hdfs_start_timeout_s: float  # seconds to wait for the local cluster to become ready
@@ -178,6 +179,29 @@ def _bind_host(env: Mapping[str, str], allow_remote: bool) -> str:
     return bind_host
 
 
+RACK_NAME = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
+
+
+def _racks(env: Mapping[str, str], datanodes: int) -> tuple[tuple[str, int], ...]:
+    """``MRI_RACKS``: "/rack-a:2,/rack-b:1" puts DataNodes 1-2 on /rack-a and 3 on /rack-b; the counts must add
+    up to ``MRI_DATANODES``. Default: a third of them (at least one) on /rack-b, the rest on /rack-a."""
+    raw = (env.get(PREFIX + "RACKS") or "").strip()
+    if not raw:
+        other = max(1, datanodes // 3) if datanodes > 1 else 0
+        return tuple((rack, n) for rack, n in (("/rack-a", datanodes - other), ("/rack-b", other)) if n)
+    racks = []
+    for part in raw.split(","):
+        name, _, count = part.strip().rpartition(":")
+        if not RACK_NAME.match(name) or not count.isdigit() or int(count) < 1:
+            raise ConfigError(f"{PREFIX}RACKS={raw!r}: {part.strip()!r} must look like /rack-a:2 (a rack path, a colon, a count of at least 1).")
+        racks.append((name, int(count)))
+    if len({name for name, _ in racks}) != len(racks):
+        raise ConfigError(f"{PREFIX}RACKS={raw!r} names a rack twice; give each rack once with its count.")
+    if sum(n for _, n in racks) != datanodes:
+        raise ConfigError(f"{PREFIX}RACKS={raw!r} places {sum(n for _, n in racks)} DataNodes but {PREFIX}DATANODES={datanodes}; make them agree.")
+    return tuple(racks)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default: the process environment).
 
@@ -205,6 +229,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     replication = _int(env, "REPLICATION", 2, 1, 9)
     if managed and replication > datanodes:
         raise ConfigError(f"{PREFIX}REPLICATION={replication} exceeds {PREFIX}DATANODES={datanodes}; blocks could never be fully replicated.")
+    racks = _racks(env, datanodes)
     block_size = _int(env, "BLOCK_SIZE", 1024 * 1024, 64 * 1024, 1024**3)
     if block_size % 512:
         raise ConfigError(f"{PREFIX}BLOCK_SIZE={block_size} must be a multiple of 512 bytes (HDFS checksums 512-byte chunks).")
@@ -220,6 +245,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         replication=replication,
         block_size=block_size,
         datanode_base_port=_int(env, "DATANODE_BASE_PORT", 9900, 1024, 65000),
+        racks=racks,
         hdfs_heap_mb=_int(env, "HDFS_HEAP_MB", 256, 64, 8192),
         hdfs_timeout_s=_float(env, "HDFS_TIMEOUT", 30.0, 1.0, 600.0),
         hdfs_start_timeout_s=_float(env, "HDFS_START_TIMEOUT", 120.0, 5.0, 1800.0),

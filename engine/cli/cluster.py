@@ -81,7 +81,7 @@ def cmd_cluster(args, settings: Settings, progress) -> tuple[dict, str]:
     lines = [f"NameNode {nn['url']}: {'live' if nn['live'] else 'NOT ANSWERING'}" + (" (safe mode)" if nn.get("safemode") else "")]
     for dn in status["datanodes"]:
         lines.append(
-            f"  {dn['name']:<10} {dn['host']:<16} {'live' if dn['live'] else 'DEAD':<5} "
+            f"  {dn['name']:<10} {dn.get('address') or dn['host']:<17} {dn.get('rack') or '':<8} {'live' if dn['live'] else 'DEAD':<5} "
             f"used {human_bytes(dn['used_bytes'])} of {human_bytes(dn['capacity_bytes'])}, blocks {dn.get('blocks')}"
         )
     return status, "\n".join(lines)
@@ -99,7 +99,8 @@ def cmd_hdfs(args, settings: Settings, progress) -> tuple[dict, str]:
         f"{human_bytes(info['block_size'])}, replication {info['replication']}"
     ]
     for b in info["blocks"]:
-        lines.append(f"  blk_{b['block_id']}  offset {b['offset']:>10}  {human_bytes(b['length']):>10}  on {', '.join(b['hosts'])}")
+        on = ", ".join(f"{h} ({r})" for h, r in zip(b["hosts"], b.get("racks") or [""] * len(b["hosts"]), strict=False))
+        lines.append(f"  blk_{b['block_id']}  offset {b['offset']:>10}  {human_bytes(b['length']):>10}  on {on}")
     return info, "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ from engine.errors import InputError, SparkJobError
 from engine.hdfs.storage import Storage
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
+from engine.spark.locality import task_locality
 from engine.spark.progress import track_tasks
 from engine.spark.session import hdfs_uri, spark_session
 
@@ -109,6 +110,11 @@ def settings_parallelism(spark) -> int:
     return spark.sparkContext.defaultParallelism
 
 
+def _output_summary(storage: Storage, out: str) -> dict:
+    parts = storage.parquet_parts(out)
+    return {"files": len(parts), "bytes": int(sum(p["length"] for p in parts)), "blocks": sum(len(storage.blocks(p["path"])["blocks"]) for p in parts)}
+
+
 def preprocess_dataset(
     settings: Settings,
     storage: Storage,
@@ -137,19 +143,18 @@ def preprocess_dataset(
     with spark_session(settings, f"preprocess-{name}", master) as spark:
         ui = spark.sparkContext.uiWebUrl
         t_session = time.monotonic() - t0
-        frame, count = spark_prepare(spark, settings, name, size, Method(method))
-        frame = frame.cache()
-        with track_tasks(spark, on_progress, "preparing images"):
-            try:
-                frame.drop("pixels").filter("error is null").count()
-                frame.filter("error is null").drop("error").write.mode("overwrite").parquet(hdfs_uri(settings, out))
-            except Exception as err:  # py4j wraps executor failures in its own types
-                raise SparkJobError(f"Spark preprocessing of {name!r} failed: {str(err).splitlines()[0][:300]}") from err
+        with task_locality(spark, f"preprocess-{name}") as locality:
+            frame, count = spark_prepare(spark, settings, name, size, Method(method))
+            frame = frame.cache()
+            with track_tasks(spark, on_progress, "preparing images"):
+                try:
+                    frame.drop("pixels").filter("error is null").count()
+                    frame.filter("error is null").drop("error").write.mode("overwrite").parquet(hdfs_uri(settings, out))
+                except Exception as err:  # py4j wraps executor failures in its own types
+                    raise SparkJobError(f"Spark preprocessing of {name!r} failed: {str(err).splitlines()[0][:300]}") from err
         failed = [{"path": r["path"], "reason": r["error"]} for r in frame.filter("error is not null").select("path", "error").collect()]
         partitions = frame.rdd.getNumPartitions()
         master_used = spark.sparkContext.master
-    parts = storage.parquet_parts(out)
-    blocks = sum(len(storage.blocks(p["path"])["blocks"]) for p in parts)
     result = {
         "dataset": name,
         "size": size,
@@ -159,12 +164,11 @@ def preprocess_dataset(
         "failed": failed,
         "output": out,
         "partitions": partitions,
-        "files": len(parts),
-        "bytes": int(sum(p["length"] for p in parts)),
-        "blocks": blocks,
+        **_output_summary(storage, out),
         "seconds": round(time.monotonic() - t0, 2),
         "session_seconds": round(t_session, 2),
         "spark_ui": ui,
+        "locality": locality.as_dict(),  # where each task ran and how local its input was (Spark's own record)
     }
     on_progress(1, 1, "done")
     logger.info("preprocessed %s at %d px: %d images, %d failed, %.1f s", name, size, result["images"], len(failed), result["seconds"])

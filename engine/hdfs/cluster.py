@@ -73,7 +73,7 @@ def start_daemon(settings: Settings, name: str) -> bool:
     if daemon_process(settings, name) is not None:
         return False
     for what, port in daemon.ports.items():
-        if not port_is_free(settings.bind_host, port):
+        if not port_is_free(daemon.host, port):
             raise EnvironmentProblem(_port_message(daemon, what, port))
     _spawn(settings, daemon)
     logger.info("started %s", name)
@@ -123,7 +123,7 @@ def cluster_up(settings: Settings, on_progress: Progress | None = None) -> dict:
         )
     for daemon in todo:
         for what, port in daemon.ports.items():
-            if not port_is_free(settings.bind_host, port):
+            if not port_is_free(daemon.host, port):
                 raise EnvironmentProblem(_port_message(daemon, what, port))
     started: list[str] = []
     try:

@@ -4,7 +4,9 @@ command that runs them, and the pid files that find them again after a restart."
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
+import socket
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -37,11 +39,19 @@ JAVA_OPENS = [
 
 @dataclasses.dataclass(frozen=True)
 class Daemon:
-    """One local HDFS daemon: its name, main class, and the ports it must own."""
+    """One local HDFS daemon: its name, main class, the address it listens on and registers under, the ports it
+    must own, and (DataNodes) the rack the NameNode places it on."""
 
     name: str
     main_class: str
     ports: dict[str, int]  # what -> port
+    host: str = "127.0.0.1"
+    rack: str | None = None
+
+    @property
+    def address(self) -> str:
+        """host:port of its data transfer (DataNodes) or RPC (NameNode) endpoint."""
+        return f"{self.host}:{self.ports.get('data') or self.ports.get('rpc')}"
 
     @property
     def is_datanode(self) -> bool:
@@ -55,14 +65,51 @@ def datanode_ports(settings: Settings, index: int) -> dict[str, int]:
 
 def daemons(settings: Settings) -> list[Daemon]:
     """The daemons of the local cluster, NameNode first."""
-    nn = Daemon("namenode", NAMENODE_CLASS, {"rpc": settings.namenode_rpc_port, "http": settings.namenode_http_port})
-    dns = [Daemon(f"datanode{i}", DATANODE_CLASS, datanode_ports(settings, i)) for i in range(1, settings.datanodes + 1)]
+    nn = Daemon("namenode", NAMENODE_CLASS, {"rpc": settings.namenode_rpc_port, "http": settings.namenode_http_port}, settings.bind_host)
+    racks = [rack for rack, count in settings.racks for _ in range(count)]
+    dns = [
+        Daemon(f"datanode{i}", DATANODE_CLASS, datanode_ports(settings, i), datanode_host(settings, i), racks[i - 1] if i <= len(racks) else None)
+        for i in range(1, settings.datanodes + 1)
+    ]
     return [nn, *dns]
 
 
+def datanode_host(settings: Settings, index: int) -> str:
+    """DataNode i's own loopback address, 127.0.0.1<i>: the whole 127.0.0.0/8 is this machine on Linux, so each
+    DataNode is a host of its own without leaving it. Served beyond loopback, or where loopback has only
+    127.0.0.1 (macOS without aliases), every daemon shares the bind address."""
+    if settings.bind_host != "127.0.0.1" or not loopback_aliases_work():
+        return settings.bind_host
+    return f"127.0.0.{10 + index}"
+
+
+@functools.lru_cache(maxsize=1)
+def loopback_aliases_work() -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.11", 0))
+        except OSError:
+            return False
+    return True
+
+
+def topology_mapping(settings: Settings) -> str:
+    """``host=rack,...`` for Hadoop's StaticMapping; empty when the DataNodes share one host (one rack then)."""
+    nodes = [d for d in daemons(settings) if d.is_datanode and d.rack]
+    if len({d.host for d in nodes}) < len(nodes):
+        return ""
+    return ",".join(f"{d.host}={d.rack}" for d in nodes)
+
+
 def datanode_names(settings: Settings) -> dict[str, str]:
-    """Map a DataNode's transfer address ('127.0.0.1:9910') to its local name ('datanode1')."""
-    return {f"127.0.0.1:{d.ports['data']}": d.name for d in daemons(settings) if d.is_datanode}
+    """Map a DataNode's transfer address to its local name ('datanode1'), by its own address ('127.0.0.11:9910')
+    and by the NameNode's IP for it ('127.0.0.1:9910': every local DataNode connects from 127.0.0.1)."""
+    names = {}
+    for d in daemons(settings):
+        if d.is_datanode:
+            names[f"127.0.0.1:{d.ports['data']}"] = d.name
+            names[d.address] = d.name
+    return names
 
 
 # --------------------------------------------------------------------------- config files
@@ -83,20 +130,25 @@ LOG4J = (
 
 def write_config(settings: Settings, daemon: Daemon) -> Path:
     """Write core-site.xml, hdfs-site.xml and log4j.properties for one daemon; return its conf dir."""
-    host = settings.bind_host
     base = settings.hdfs_dir
     conf_dir = base / "conf" / daemon.name
     conf_dir.mkdir(parents=True, exist_ok=True)
     core = {
-        "fs.defaultFS": f"hdfs://{host}:{settings.namenode_rpc_port}",
+        "fs.defaultFS": f"hdfs://{settings.bind_host}:{settings.namenode_rpc_port}",
         "hadoop.tmp.dir": base / "tmp",
         "hadoop.http.staticuser.user": settings.hdfs_user,
         "hadoop.security.authentication": "simple",
     }
+    mapping = topology_mapping(settings)
+    if mapping:
+        # Racks by host name: every local DataNode reaches the NameNode from 127.0.0.1, and the IP-keyed
+        # (cached) mappings would put them all on one rack; StaticMapping is keyed by the registered host name.
+        core["net.topology.node.switch.mapping.impl"] = "org.apache.hadoop.net.StaticMapping"
+        core["hadoop.configured.node.mapping"] = mapping
     hdfs = {
         "dfs.namenode.name.dir": f"file://{base / 'data' / 'namenode'}",
-        "dfs.namenode.rpc-address": f"{host}:{settings.namenode_rpc_port}",
-        "dfs.namenode.http-address": f"{host}:{settings.namenode_http_port}",
+        "dfs.namenode.rpc-address": f"{settings.bind_host}:{settings.namenode_rpc_port}",
+        "dfs.namenode.http-address": f"{settings.bind_host}:{settings.namenode_http_port}",
         "dfs.replication": settings.replication,
         "dfs.blocksize": settings.block_size,
         "dfs.namenode.fs-limits.min-block-size": 4096,
@@ -121,17 +173,7 @@ def write_config(settings: Settings, daemon: Daemon) -> Path:
         "dfs.client.block.write.replace-datanode-on-failure.policy": "NEVER",
     }
     if daemon.is_datanode:
-        p = daemon.ports
-        hdfs.update(
-            {
-                "dfs.datanode.data.dir": f"file://{base / 'data' / daemon.name}",
-                "dfs.datanode.address": f"{host}:{p['data']}",
-                "dfs.datanode.http.address": f"{host}:{p['http']}",
-                "dfs.datanode.ipc.address": f"{host}:{p['ipc']}",
-                "dfs.datanode.hostname": host,
-                "dfs.datanode.handler.count": 4,
-            }
-        )
+        hdfs.update(_datanode_props(settings, daemon))
     (conf_dir / "core-site.xml").write_text(_xml(core))
     (conf_dir / "hdfs-site.xml").write_text(_xml(hdfs))
     (conf_dir / "log4j.properties").write_text(LOG4J)
@@ -139,6 +181,22 @@ def write_config(settings: Settings, daemon: Daemon) -> Path:
 
 
 # --------------------------------------------------------------------------- environment checks
+def _datanode_props(settings: Settings, daemon: Daemon) -> dict[str, object]:
+    host, p = daemon.host, daemon.ports
+    return {
+        "dfs.datanode.data.dir": f"file://{settings.hdfs_dir / 'data' / daemon.name}",
+        "dfs.datanode.address": f"{host}:{p['data']}",
+        "dfs.datanode.http.address": f"{host}:{p['http']}",
+        "dfs.datanode.ipc.address": f"{host}:{p['ipc']}",
+        "dfs.datanode.hostname": host,
+        # Reach other DataNodes (write pipelines, re-replication) at their own address, not at the
+        # 127.0.0.1 the NameNode saw them connect from.
+        "dfs.datanode.use.datanode.hostname": "true",
+        "dfs.client.use.datanode.hostname": "true",
+        "dfs.datanode.handler.count": 4,
+    }
+
+
 def java_binary() -> str:
     """Path of ``java``; raises EnvironmentProblem with the fix when it is missing."""
     java = shutil.which("java")

@@ -131,10 +131,13 @@ def _datanode_rows(info: dict, names: dict[str, str]) -> list[dict]:
     for live, key in ((True, "LiveNodes"), (False, "DeadNodes")):
         for node_name, node in json.loads(info.get(key) or "{}").items():
             xfer = node.get("xferaddr") or node_name.split(" ")[0]
+            address = node_name.split(" ")[0]  # its host name:port as it registered (xferaddr is the IP it came from)
             rows.append(
                 {
                     "host": xfer,
-                    "name": names.get(xfer, node_name),
+                    "address": address,
+                    "rack": node.get("location"),
+                    "name": names.get(address, names.get(xfer, node_name)),
                     "live": live,
                     "used_bytes": node.get("usedSpace"),
                     "capacity_bytes": node.get("capacity"),
@@ -165,6 +168,8 @@ def _processes(settings: Settings, status: dict) -> dict:
             status["datanodes"].append(
                 {
                     "host": f"127.0.0.1:{daemon.ports['data']}",
+                    "address": daemon.address,
+                    "rack": daemon.rack,
                     "name": daemon.name,
                     "live": False,
                     "used_bytes": None,

@@ -139,10 +139,12 @@ class Storage:
             located = resp.json()["LocatedBlocks"]
         blocks = []
         for item in located.get("locatedBlocks", []):
-            hosts = []
+            hosts, addresses, racks = [], [], []
             for loc in item.get("locations", []):
-                addr = f"{loc.get('ipAddr')}:{loc.get('xferPort')}"
+                addr = f"{loc.get('hostName') or loc.get('ipAddr')}:{loc.get('xferPort')}"
                 hosts.append(self._dn_names.get(addr, addr))
+                addresses.append(addr)
+                racks.append(loc.get("networkLocation") or "/default-rack")
             blocks.append(
                 {
                     "block_id": item["block"]["blockId"],
@@ -150,6 +152,8 @@ class Storage:
                     "offset": item["startOffset"],
                     "length": item["block"]["numBytes"],
                     "hosts": hosts,
+                    "addresses": addresses,  # each replica's DataNode, host:port as it registered
+                    "racks": racks,  # the rack of each replica, in the same order
                     "corrupt": bool(item.get("isCorrupt")),
                 }
             )

@@ -37,7 +37,7 @@ def spark_conf(settings: Settings, app_name: str, master: str | None = None) -> 
         # The client, not the NameNode, picks replication and block size of what it writes.
         "spark.hadoop.dfs.replication": str(settings.replication),
         "spark.hadoop.dfs.blocksize": str(settings.block_size),
-        "spark.hadoop.dfs.client.use.datanode.hostname": "false",
+        "spark.hadoop.dfs.client.use.datanode.hostname": "true",  # a DataNode's own address (hosts and racks)
         "spark.pyspark.python": str(settings.python),
         "spark.pyspark.driver.python": str(settings.python),
         "spark.executorEnv.PYSPARK_PYTHON": str(settings.python),

@@ -16,6 +16,7 @@ import pyspark
 import requests
 
 from engine.errors import ClusterError, EnvironmentProblem
+from engine.hdfs.daemons import daemons
 from engine.processes import port_is_free, record_process, recorded_process, stop_process, wait_until
 from engine.settings import REPO_ROOT, Settings
 
@@ -34,10 +35,10 @@ def _folder(settings: Settings) -> Path:
     return path
 
 
-def _spawn(settings: Settings, name: str, args: list[str]) -> None:
+def _spawn(settings: Settings, name: str, args: list[str], host: str | None = None) -> None:
     folder = _folder(settings)
     env = {
-        "SPARK_LOCAL_IP": settings.bind_host,
+        "SPARK_LOCAL_IP": host or settings.bind_host,
         "PYSPARK_PYTHON": str(settings.python),
         "SPARK_WORKER_DIR": str(folder / "work"),
         "SPARK_LOG_DIR": str(folder),
@@ -78,12 +79,9 @@ def start(settings: Settings, workers: int = 2, port: int = MASTER_PORT, ui_port
     master = f"spark://{settings.bind_host}:{port}"
     try:
         _spawn(settings, "master", ["org.apache.spark.deploy.master.Master", "--host", settings.bind_host, "--port", str(port), "--webui-port", str(ui_port)])
-        for i in range(workers):
-            _spawn(
-                settings,
-                f"worker{i + 1}",
-                ["org.apache.spark.deploy.worker.Worker", master, "--cores", "1", "--memory", "2g", "--host", settings.bind_host, "--webui-port", "0"],
-            )
+        for i, host in enumerate(worker_hosts(settings, workers)):
+            args = ["org.apache.spark.deploy.worker.Worker", master, "--cores", "1", "--memory", "2g", "--host", host, "--webui-port", "0"]
+            _spawn(settings, f"worker{i + 1}", args, host)
 
         def ready() -> bool:
             current = status(settings, ui_port)
@@ -95,6 +93,15 @@ def start(settings: Settings, workers: int = 2, port: int = MASTER_PORT, ui_port
     except BaseException:
         stop(settings)
         raise
+
+
+def worker_hosts(settings: Settings, workers: int) -> list[str]:
+    """Where the workers run: beside the local DataNodes (worker i on DataNode i's address, round the DataNodes
+    again when there are more workers), so a task can read a replica on its own host: NODE_LOCAL."""
+    if not settings.hdfs_managed:
+        return [settings.bind_host] * workers
+    hosts = [d.host for d in daemons(settings) if d.is_datanode]
+    return [hosts[i % len(hosts)] for i in range(workers)]
 
 
 def stop(settings: Settings) -> list[str]:

@@ -39,7 +39,7 @@ def test_only_settings_reads_the_environment():
 ALLOWED = {
     "shared": set(),
     "hdfs": {"shared"},
-    "spark": {"shared"},
+    "spark": {"shared", "hdfs"},  # standalone workers go beside the DataNodes
     "data": {"shared", "hdfs", "spark"},
     "ml": {"shared", "hdfs", "spark", "data"},
     "clinic": {"shared", "hdfs", "data", "ml"},  # a clinician's answer needs no Spark
