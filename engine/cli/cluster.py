@@ -18,8 +18,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
         help="start, stop or inspect the local HDFS",
         description="Start, stop or inspect the local HDFS (NameNode + DataNodes on loopback).",
     )
-    p.add_argument("action", choices=["up", "down", "status", "stop-node", "start-node"])
-    p.add_argument("name", nargs="?", help="daemon for stop-node/start-node, e.g. datanode2")
+    p.add_argument("action", choices=["up", "down", "status", "stop-node", "start-node", "stop-rack", "start-rack"])
+    p.add_argument("name", nargs="?", help="daemon for stop-node/start-node (e.g. datanode2), rack for stop-rack/start-rack (e.g. /rack-b)")
     p.set_defaults(handler=cmd_cluster)
 
     p = sub.add_parser(
@@ -66,6 +66,12 @@ def cmd_cluster(args, settings: Settings, progress) -> tuple[dict, str]:
     if args.action == "down":
         result = cluster.cluster_down(settings, on_progress=say)
         return result, ("Stopped " + ", ".join(result["stopped"]) + ".") if result["stopped"] else "No local HDFS daemon was running."
+    if args.action in ("stop-rack", "start-rack"):
+        if not args.name:
+            raise_usage(f"cluster {args.action} needs a rack, e.g. /rack-b (cluster status shows them).")
+        changed = (cluster.stop_rack if args.action == "stop-rack" else cluster.start_rack)(settings, args.name)
+        verb = "stopped" if args.action == "stop-rack" else "started"
+        return {"rack": args.name, verb: changed}, f"{args.name}: {verb} {', '.join(changed) or 'nothing (already so)'}."
     if args.action in ("stop-node", "start-node"):
         if not args.name:
             raise_usage(f"cluster {args.action} needs a daemon name, e.g. datanode2.")

@@ -92,6 +92,28 @@ def stop_daemon(settings: Settings, name: str) -> bool:
     return True
 
 
+def rack_members(settings: Settings, rack: str) -> list[str]:
+    """The local DataNodes on ``rack``; an unknown rack is a clear error naming the racks there are."""
+    members = [d.name for d in daemons(settings) if d.is_datanode and d.rack == rack]
+    if not members:
+        racks = sorted({d.rack for d in daemons(settings) if d.is_datanode and d.rack})
+        raise ClusterError(f"There is no rack {rack!r}; the racks are {', '.join(racks)} (MRI_RACKS).")
+    return members
+
+
+def stop_rack(settings: Settings, rack: str) -> list[str]:
+    """Stop every DataNode on ``rack`` (a rack losing power); refused when no DataNode would be left running."""
+    members = rack_members(settings, rack)
+    others = [d.name for d in daemons(settings) if d.is_datanode and d.name not in members and daemon_process(settings, d.name)]
+    if not others:
+        raise ClusterError(f"Stopping {rack} would leave no DataNode running, so no block could be read; start another rack first.")
+    return [name for name in members if stop_daemon(settings, name)]
+
+
+def start_rack(settings: Settings, rack: str) -> list[str]:
+    return [name for name in rack_members(settings, rack) if start_daemon(settings, name)]
+
+
 def _port_message(daemon: Daemon, what: str, port: int) -> str:
     variable = "MRI_DATANODE_BASE_PORT" if daemon.is_datanode else ("MRI_NAMENODE_RPC" if what == "rpc" else "MRI_NAMENODE_HTTP")
     return f"Port {port} (the {daemon.name} {what} port) is already in use by another program; stop that program or choose other ports with {variable}."

@@ -23,7 +23,8 @@ def commit_text(page, label: str, value: str) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(value)
     box.press("Enter")  # Streamlit takes a text input's value on Enter
-    page.wait_for_timeout(300)
+    page.wait_for_function("([el, v]) => el.value === v", arg=[box.element_handle(), value])
+    page.wait_for_timeout(1000)  # the rerun that Enter starts can begin late on a loaded machine
     settle(page)
 
 

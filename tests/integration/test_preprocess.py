@@ -65,6 +65,10 @@ def test_same_output_on_a_standalone_cluster(settings, storage, dataset):
     with spark_cluster.standalone_cluster(settings, workers=2, port=port, ui_port=ui) as master:
         result = preprocess_dataset(settings, storage, dataset, size=40, master=master)
         assert result["master"] == master
+    # The workers run beside the DataNodes (their addresses), so Spark schedules reads where a replica is.
+    counts = result["locality"]["counts"]
+    assert counts.get("NODE_LOCAL", 0) > 0, result["locality"]["stages"]
+    assert {t["host"] for t in result["locality"]["tasks"]} <= set(spark_cluster.worker_hosts(settings, 2))
     remote = read_prepared(storage, dataset, 40)
     assert local[2] == remote[2]
     assert np.array_equal(local[0], remote[0]) and np.array_equal(local[1], remote[1])

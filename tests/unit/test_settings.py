@@ -107,3 +107,12 @@ def test_spark_binds_to_the_bind_host_for_any_master():
 
     conf = spark.spark_conf(load_settings({}), "t", "spark://10.0.0.1:7077")
     assert conf["spark.driver.bindAddress"] == "127.0.0.1"
+
+
+def test_racks_default_and_validation():
+    assert load_settings({}).racks == (("/rack-a", 2), ("/rack-b", 1))
+    assert load_settings({"MRI_DATANODES": "2"}).racks == (("/rack-a", 1), ("/rack-b", 1))
+    assert load_settings({"MRI_RACKS": "/r1:1,/r2:2"}).racks == (("/r1", 1), ("/r2", 2))
+    for bad, says in (("/r1:1", "places 1 DataNodes"), ("rack:3", "must look like /rack-a:2"), ("/a:2,/a:1", "names a rack twice")):
+        with pytest.raises(ConfigError, match=says):
+            load_settings({"MRI_RACKS": bad})
