@@ -89,11 +89,23 @@ def blocks(path: str) -> None:
     c2.metric("Block size", human_bytes(info["block_size"]))
     c3.metric("Blocks", len(info["blocks"]))
     c4.metric("Replication", info["replication"])
-    names = [d["name"] for d in health.cluster_status()["datanodes"]]
-    st.plotly_chart(charts.block_map(info, names), width="stretch")
+    nodes = sorted(health.cluster_status()["datanodes"], key=lambda d: (d.get("rack") or "", d["name"]))
+    label = rack_labels(nodes)
+    by_rack = {**info, "blocks": [{**b, "hosts": [label.get(h, h) for h in b["hosts"]]} for b in info["blocks"]]}
+    st.plotly_chart(charts.block_map(by_rack, [label[d["name"]] for d in nodes]), width="stretch")
+    st.caption("Rows are the DataNodes, grouped by rack: with replication 2 on two racks, each block keeps a copy on both.")
     st.dataframe(
         pd.DataFrame(
-            [{"block": f"blk_{b['block_id']}", "offset": b["offset"], "length": b["length"], "replicas on": ", ".join(b["hosts"])} for b in info["blocks"]]
+            [
+                {
+                    "block": f"blk_{b['block_id']}",
+                    "offset": b["offset"],
+                    "length": b["length"],
+                    "replicas on": ", ".join(b["hosts"]),
+                    "racks": ", ".join(b.get("racks") or []),
+                }
+                for b in info["blocks"]
+            ]
         ),
         hide_index=True,
         width="stretch",
@@ -115,7 +127,8 @@ def datanodes() -> None:
             [
                 {
                     "DataNode": d["name"],
-                    "address": d["host"],
+                    "rack": d.get("rack") or "",
+                    "address": d.get("address") or d["host"],
                     "state": "live" if d["live"] else "dead",
                     "blocks": d.get("blocks"),
                     "used": human_bytes(d.get("used_bytes")),
@@ -136,6 +149,11 @@ def datanodes() -> None:
     c[2].metric("Missing", fsck["missing"])
     c[3].metric("Corrupt", fsck["corrupt"])
     c[4].metric("Avg. replication", f"{fsck['average_replication']:.2f}" if fsck["average_replication"] else "—")
+
+
+def rack_labels(nodes: list[dict]) -> dict[str, str]:
+    """DataNode name -> "rack · name", so charts group a rack's DataNodes together."""
+    return {d["name"]: f"{d['rack']} · {d['name']}" if d.get("rack") else d["name"] for d in nodes}
 
 
 def small_files() -> None:
@@ -168,19 +186,24 @@ def failure_demo() -> None:
         st.caption("Only for the local cluster this dashboard started.")
         return
     st.caption(
-        "Stop a DataNode (a real process), watch the NameNode declare it dead (~20 s) and its blocks become "
+        "Stop a DataNode (a real process) or a whole rack, watch the NameNode declare it dead (~20 s) and its blocks become "
         "under-replicated while every file still reads from the other replica; then restart it."
     )
-    names = [d.name for d in daemons.daemons(settings) if d.is_datanode]
+    nodes = [d for d in daemons.daemons(settings) if d.is_datanode]
+    racks = sorted({d.rack for d in nodes if d.rack})
+    choices = [d.name for d in nodes] + [f"rack {r}" for r in racks if len(racks) > 1]
     cols = st.columns([2, 1, 1])
-    victim = cols[0].selectbox("DataNode", names, index=len(names) - 1, label_visibility="collapsed")
+    victim = cols[0].selectbox(
+        "DataNode or rack", choices, index=len(nodes) - 1, label_visibility="collapsed", help="a whole rack: every DataNode on it, as when a rack loses power"
+    )
+    rack = victim.removeprefix("rack ") if victim.startswith("rack ") else None
     if cols[1].button("Stop it", icon=":material/power_settings_new:", width="stretch"):
         with guarded(f"stop {victim}"), st.spinner(f"Stopping {victim}…"):
-            cluster.stop_daemon(settings, victim)
+            cluster.stop_rack(settings, rack) if rack else cluster.stop_daemon(settings, victim)
             st.session_state[state.HDFS_DEMO_SAMPLES] = []
     if cols[2].button("Restart it", icon=":material/restart_alt:", width="stretch"):
         with guarded(f"start {victim}"), st.spinner(f"Starting {victim}…"):
-            cluster.start_daemon(settings, victim)
+            cluster.start_rack(settings, rack) if rack else cluster.start_daemon(settings, victim)
     _demo_live()
 
 

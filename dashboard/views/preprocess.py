@@ -34,6 +34,34 @@ if submitted:
     jobview.start(PreprocessRequest(name, int(size), int(workers), method, master.strip() or None))
 
 
+LEVEL_WORDS = {
+    "PROCESS_LOCAL": "in the executor's own memory (cached)",
+    "NODE_LOCAL": "on the task's own host: a DataNode there held a replica",
+    "RACK_LOCAL": "on another host of the same rack",
+    "ANY": "fetched over the network from another host",
+    "NO_PREF": "no location to prefer (data made in memory)",
+}
+
+
+def show_locality(loc: dict) -> None:
+    """Where Spark ran each task and how close its input was: Spark's own record, per level and per task."""
+    st.markdown("**Data locality** — where each task ran, and where its data was")
+    c = st.columns(len(loc["counts"]))
+    for col, (level, n) in zip(c, loc["counts"].items(), strict=True):
+        col.metric(level, n, help=LEVEL_WORDS.get(level))
+    reads = [t for t in loc["tasks"] if t.get("input_bytes")]
+    if reads:
+        st.caption("Tasks that read from HDFS: the host each ran on and how local its block was.")
+        frame = pd.DataFrame(reads)[["stage", "task", "host", "locality", "input_bytes", "seconds"]]
+        frame["input_bytes"] = frame["input_bytes"].map(human_bytes)
+        st.dataframe(frame.rename(columns={"input_bytes": "read"}), hide_index=True, width="stretch", height=min(300, 40 + 35 * len(frame)))
+    if "NODE_LOCAL" not in loc["counts"]:
+        st.caption(
+            "No task was NODE_LOCAL: with local[K] every task runs on this process's host, not on a DataNode's. Start "
+            "workers beside the DataNodes with `./run.sh spark 2` and run with the master URL it prints to see them."
+        )
+
+
 def show_result(r: dict) -> None:
     c = st.columns(5)
     c[0].metric("Images", f"{r['images']:,}")
@@ -46,6 +74,8 @@ def show_result(r: dict) -> None:
         f"(of which {r['session_seconds']:.1f} s starting Spark). Spark's web UI lives only as long as its job: "
         "watch it while a job runs, or start a standing cluster with `./run.sh spark`."
     )
+    if r.get("locality", {}).get("counts"):
+        show_locality(r["locality"])
     if r["failed"]:
         st.warning(f"{len(r['failed'])} image(s) could not be decoded and were left out:")
         st.dataframe(pd.DataFrame(r["failed"]), hide_index=True, width="stretch")

@@ -23,6 +23,7 @@ from engine.data.preprocess import Method, prepare_table, read_packed, spark_pre
 from engine.hdfs.storage import Storage
 from engine.progress import ProgressFn, no_progress
 from engine.settings import REPO_ROOT, Settings, get_settings
+from engine.spark.locality import task_locality
 from engine.spark.session import hdfs_uri, spark_session
 
 logger = logging.getLogger(__name__)
@@ -168,9 +169,10 @@ def _spark_runs(settings: Settings, name: str, size: int, k: int, methods, input
                 # timed run, and a method would look several times faster at 2 workers than at 1.
                 _spark_end_to_end(spark, settings, name, size, method, input_kind, out)
                 totals = []
-                for _ in range(repeat):
-                    totals.append(_spark_end_to_end(spark, settings, name, size, method, input_kind, out))
-                    tick(f"{method} {input_kind} x{k}")
+                with task_locality(spark, f"{method}-{input_kind}-x{k}") as locality:
+                    for _ in range(repeat):
+                        totals.append(_spark_end_to_end(spark, settings, name, size, method, input_kind, out))
+                        tick(f"{method} {input_kind} x{k}")
                 # As many instrumented runs as repeats: their medians are the breakdown.
                 parts = [_spark_phases(spark, settings, name, size, method, input_kind, out) for _ in range(repeat)]
                 tick(f"{method} {input_kind} x{k}: phases")
@@ -179,7 +181,11 @@ def _spark_runs(settings: Settings, name: str, size: int, k: int, methods, input
                     "python_worker_start": round(worker_start_s, 3),
                     **{phase: _median([p[phase] for p in parts]) for phase in ("read", "compute", "write")},
                 }
-                runs.append(_run_row(str(method), k, totals, input_kind, breakdown=breakdown, compute_all=[round(p["compute"], 3) for p in parts]))
+                runs.append(
+                    _run_row(
+                        str(method), k, totals, input_kind, breakdown=breakdown, compute_all=[round(p["compute"], 3) for p in parts], locality=locality.counts
+                    )
+                )
     return runs
 
 

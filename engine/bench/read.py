@@ -9,6 +9,7 @@ from engine.data import datasets
 from engine.hdfs.storage import Storage
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
+from engine.spark.locality import task_locality
 from engine.spark.session import hdfs_uri, spark_session
 
 
@@ -32,14 +33,15 @@ def benchmark_read(settings: Settings, storage: Storage, name: str, repeat: int 
         step = 0
         for kind, make in readers.items():
             times, total, parts = [], 0, 0
-            for _ in range(repeat):
-                on_progress(step, 2 * repeat, f"reading {kind}")
-                t0 = time.perf_counter()
-                df = make()
-                total = df.agg(F.sum("n")).collect()[0][0]
-                times.append(time.perf_counter() - t0)
-                parts = df.rdd.getNumPartitions()
-                step += 1
+            with task_locality(spark, f"read-{kind}") as locality:
+                for _ in range(repeat):
+                    on_progress(step, 2 * repeat, f"reading {kind}")
+                    t0 = time.perf_counter()
+                    df = make()
+                    total = df.agg(F.sum("n")).collect()[0][0]
+                    times.append(time.perf_counter() - t0)
+                    parts = df.rdd.getNumPartitions()
+                    step += 1
             runs.append(
                 {
                     "input": kind,
@@ -47,6 +49,7 @@ def benchmark_read(settings: Settings, storage: Storage, name: str, repeat: int 
                     "seconds_all": [round(t, 3) for t in times],
                     "bytes_read": int(total or 0),
                     "partitions": parts,
+                    "locality": locality.counts,
                 }
             )
     on_progress(2 * repeat, 2 * repeat, "done")

@@ -13,6 +13,7 @@ from engine.errors import NotFoundError
 from engine.hdfs.storage import Storage
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
+from engine.spark.locality import task_locality
 from engine.spark.session import hdfs_uri, spark_session
 
 logger = logging.getLogger(__name__)
@@ -36,21 +37,22 @@ def compute_stats(settings: Settings, storage: Storage, name: str, on_progress: 
     t0 = time.monotonic()
     on_progress(0, 4, "starting Spark")
     with spark_session(settings, f"stats-{name}") as spark:
-        m = spark.read.parquet(hdfs_uri(settings, datasets.manifest_path(name)))
-        on_progress(1, 4, "counting classes and sizes")
-        counts = {(r["split"], r["class"]): r["count"] for r in m.groupBy("split", "class").count().collect()}
-        splits = sorted({s for s, _ in counts})
-        dims = [(r["width"], r["height"], r["count"]) for r in m.groupBy("width", "height").count().collect()]
-        sizes = m.select("class", "bytes").toPandas()
-        modes = {r["mode"]: r["count"] for r in m.groupBy("mode").count().collect()}
-        on_progress(2, 4, "grey-level histograms (Spark over the packed copy)")
-        packed = spark.read.parquet(hdfs_uri(settings, datasets.packed_dir(name))).select("class", "content")
-        hists = packed.mapInPandas(intensity_histograms, "class string, hist array<double>, mean double")
-        agg = (
-            hists.groupBy("class")
-            .agg(F.count("*").alias("n"), F.avg("mean").alias("mean"), *[F.avg(F.col("hist")[i]).alias(f"h{i}") for i in range(HIST_BINS)])
-            .collect()
-        )
+        with task_locality(spark, f"stats-{name}") as locality:
+            m = spark.read.parquet(hdfs_uri(settings, datasets.manifest_path(name)))
+            on_progress(1, 4, "counting classes and sizes")
+            counts = {(r["split"], r["class"]): r["count"] for r in m.groupBy("split", "class").count().collect()}
+            splits = sorted({s for s, _ in counts})
+            dims = [(r["width"], r["height"], r["count"]) for r in m.groupBy("width", "height").count().collect()]
+            sizes = m.select("class", "bytes").toPandas()
+            modes = {r["mode"]: r["count"] for r in m.groupBy("mode").count().collect()}
+            on_progress(2, 4, "grey-level histograms (Spark over the packed copy)")
+            packed = spark.read.parquet(hdfs_uri(settings, datasets.packed_dir(name))).select("class", "content")
+            hists = packed.mapInPandas(intensity_histograms, "class string, hist array<double>, mean double")
+            agg = (
+                hists.groupBy("class")
+                .agg(F.count("*").alias("n"), F.avg("mean").alias("mean"), *[F.avg(F.col("hist")[i]).alias(f"h{i}") for i in range(HIST_BINS)])
+                .collect()
+            )
         on_progress(3, 4, "saving")
     histograms = {r["class"]: {"n": r["n"], "mean": r["mean"], "hist": [r[f"h{i}"] for i in range(HIST_BINS)]} for r in agg}
     file_sizes = {}
@@ -71,6 +73,7 @@ def compute_stats(settings: Settings, storage: Storage, name: str, on_progress: 
         "intensity_bins": HIST_BINS,
         "intensity": histograms,
         "seconds": round(time.monotonic() - t0, 1),
+        "locality": locality.counts,  # Spark tasks by data-locality level
         "computed_at": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     datasets.replace_file(storage, stats_path(name), json.dumps(stats).encode())
