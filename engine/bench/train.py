@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import Counter
 
 from engine.hdfs.storage import Storage
 from engine.ml import registry
@@ -30,6 +31,15 @@ def _where_time_goes(history: list[dict]) -> dict:
         "worker_setup_seconds_median": median(h["worker_setup_seconds"] for h in rows),
         "driver_seconds_median": median(h["seconds"] - h["worker_fit_seconds"] - h["worker_setup_seconds"] for h in rows),
     }
+
+
+def _compare_to_keras(runs: list[dict]) -> None:
+    base = next((r for r in runs if r["mode"] == "local"), None)
+    for r in runs:
+        r["time_vs_keras"] = round(r["seconds_median"] / base["seconds_median"], 2) if base else None
+        # This machine's speed jumps between two levels (~1.5x apart) for minutes at a time; the best epochs
+        # compare runs that each had the fast level at least once.
+        r["best_vs_keras_best"] = round(r["seconds_best"] / base["seconds_best"], 2) if base else None
 
 
 def benchmark_train(
@@ -70,17 +80,13 @@ def benchmark_train(
                 "val_accuracy": card["validation"]["accuracy"],
                 "total_seconds": round(total, 1),
                 "model": card["model_id"],
+                "locality": dict(sum((Counter(h.get("locality") or {}) for h in history), Counter())),
                 **_where_time_goes(history),
             }
         )
         storage.delete(f"{registry.models_root()}/{card['model_id']}", recursive=True)  # experiment models are not kept
     on_progress(len(plan), len(plan), "done")
-    base = next((r for r in runs if r["mode"] == "local"), None)
-    for r in runs:
-        r["time_vs_keras"] = round(r["seconds_median"] / base["seconds_median"], 2) if base else None
-        # This machine's speed jumps between two levels (~1.5x apart) for minutes at a time; the best epochs
-        # compare runs that each had the fast level at least once.
-        r["best_vs_keras_best"] = round(r["seconds_best"] / base["seconds_best"], 2) if base else None
+    _compare_to_keras(runs)
     result = {
         "kind": "train",
         "dataset": name,

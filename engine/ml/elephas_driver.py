@@ -22,6 +22,7 @@ from engine.ml.config import TrainingMode
 from engine.ml.fit import compile_for
 from engine.processes import port_is_free
 from engine.settings import Settings
+from engine.spark.locality import task_locality
 from engine.spark.session import create_session
 
 logger = logging.getLogger(__name__)
@@ -150,17 +151,18 @@ def fit_elephas(settings: Settings, model, x, y_onehot, train_idx, val_idx, conf
             lr = phases.learning_rate_at(config, epoch)
             model.optimizer.learning_rate.assign(lr)
             fit_args = {"epochs": 1, "batch_size": batch_size, "verbose": 0, "validation_split": 0.0}
-            if sync_model is not None:
-                sync_model.fit(rdd, **fit_args)
-                model = sync_model.master_network
-                history = sync_model.training_histories[-config.workers :]
-            else:
-                model, history = _fit_async_epoch(settings, model, rdd, config, batch_size, fit_args), []
+            with task_locality(spark, f"elephas-epoch-{epoch + 1}") as locality:
+                if sync_model is not None:
+                    sync_model.fit(rdd, **fit_args)
+                    model = sync_model.master_network
+                    history = sync_model.training_histories[-config.workers :]
+                else:
+                    model, history = _fit_async_epoch(settings, model, rdd, config, batch_size, fit_args), []
             recalibrate_batch_norm(model, x, train_idx, seed=config.seed + epoch)
             val_loss, val_acc = model.evaluate(x[val_idx], y_onehot[val_idx], batch_size=128, verbose=0)
             train_acc = [h["accuracy"][-1] for h in history if h and "accuracy" in h]
             train_loss = [h["loss"][-1] for h in history if h and "loss" in h]
-            logs = {"val_loss": val_loss, "val_accuracy": val_acc, "learning_rate": lr}
+            logs = {"val_loss": val_loss, "val_accuracy": val_acc, "learning_rate": lr, "locality": locality.counts}
             if train_acc:
                 logs.update({"accuracy": float(np.mean(train_acc)), "loss": float(np.mean(train_loss))})
             logs.update(_worker_timing(history))

@@ -52,6 +52,8 @@ class EpochReporter:
             "trainable_share": round(phases.trainable_share(model), 4),
             **{k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.floating))},
         }
+        if isinstance(logs.get("locality"), dict):  # Elephas epochs: where Spark ran the workers' tasks
+            row["locality"] = logs["locality"]
         if "learning_rate" not in row:  # Keras' logs lack it; the rate the phase's schedule reached this epoch
             row["learning_rate"] = float(np.asarray(model.optimizer.learning_rate))
         # Checkpoint, then state, each replaced atomically: a kill at any moment leaves the previous epoch's

@@ -30,7 +30,7 @@ def test_port_taken_is_named_and_nothing_is_left_running(tmp_path):
     env = isolated_env(tmp_path)
     settings = load_settings(env)
     with socket.socket() as blocker:
-        blocker.bind(("127.0.0.1", settings.datanode_base_port + 10))  # datanode1's data port
+        blocker.bind((daemons.daemons(settings)[1].host, settings.datanode_base_port + 10))  # datanode1's data port, on its address
         blocker.listen()
         with pytest.raises(EnvironmentProblem, match=r"Port 31910 .*datanode1.*MRI_DATANODE_BASE_PORT"):
             cluster.cluster_up(settings)
