@@ -43,7 +43,7 @@ LEVEL_WORDS = {
 }
 
 
-def show_locality(loc: dict) -> None:
+def show_locality(loc: dict, blocks: list[dict]) -> None:
     """Where Spark ran each task and how close its input was: Spark's own record, per level and per task."""
     st.markdown("**Data locality** — where each task ran, and where its data was")
     c = st.columns(len(loc["counts"]))
@@ -55,6 +55,23 @@ def show_locality(loc: dict) -> None:
         frame = pd.DataFrame(reads)[["stage", "task", "host", "locality", "input_bytes", "seconds"]]
         frame["input_bytes"] = frame["input_bytes"].map(human_bytes)
         st.dataframe(frame.rename(columns={"input_bytes": "read"}), hide_index=True, width="stretch", height=min(300, 40 + 35 * len(frame)))
+    if blocks:
+        st.caption("The blocks they read (the packed copy): a NODE_LOCAL task ran on a host that holds one of its block's replicas.")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "file": b["file"],
+                        "block": b["block"],
+                        "size": human_bytes(b["bytes"]),
+                        "replicas on": ", ".join(f"{h} ({r})" for h, r in zip(b["hosts"], b["racks"], strict=False)),
+                    }
+                    for b in blocks
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     if "NODE_LOCAL" not in loc["counts"]:
         st.caption(
             "No task was NODE_LOCAL: with local[K] every task runs on this process's host, not on a DataNode's. Start "
@@ -75,7 +92,7 @@ def show_result(r: dict) -> None:
         "watch it while a job runs, or start a standing cluster with `./run.sh spark`."
     )
     if r.get("locality", {}).get("counts"):
-        show_locality(r["locality"])
+        show_locality(r["locality"], r.get("input_blocks", []))
     if r["failed"]:
         st.warning(f"{len(r['failed'])} image(s) could not be decoded and were left out:")
         st.dataframe(pd.DataFrame(r["failed"]), hide_index=True, width="stretch")

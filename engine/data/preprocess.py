@@ -110,6 +110,18 @@ def settings_parallelism(spark) -> int:
     return spark.sparkContext.defaultParallelism
 
 
+MAX_INPUT_BLOCKS = 50  # listed in a result; enough to match the reading tasks to the blocks they read
+
+
+def input_blocks(storage: Storage, name: str) -> list[dict]:
+    """The blocks of the packed copy Spark read: each with its size and the DataNodes (and racks) holding it."""
+    rows = []
+    for part in storage.parquet_parts(datasets.packed_dir(name)):
+        for i, b in enumerate(storage.blocks(part["path"])["blocks"]):
+            rows.append({"file": part["name"], "block": i, "bytes": b["length"], "hosts": b["addresses"], "racks": b["racks"]})
+    return rows[:MAX_INPUT_BLOCKS]
+
+
 def _output_summary(storage: Storage, out: str) -> dict:
     parts = storage.parquet_parts(out)
     return {"files": len(parts), "bytes": int(sum(p["length"] for p in parts)), "blocks": sum(len(storage.blocks(p["path"])["blocks"]) for p in parts)}
@@ -169,6 +181,7 @@ def preprocess_dataset(
         "session_seconds": round(t_session, 2),
         "spark_ui": ui,
         "locality": locality.as_dict(),  # where each task ran and how local its input was (Spark's own record)
+        "input_blocks": input_blocks(storage, name),
     }
     on_progress(1, 1, "done")
     logger.info("preprocessed %s at %d px: %d images, %d failed, %.1f s", name, size, result["images"], len(failed), result["seconds"])

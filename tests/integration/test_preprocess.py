@@ -69,6 +69,8 @@ def test_same_output_on_a_standalone_cluster(settings, storage, dataset):
     counts = result["locality"]["counts"]
     assert counts.get("NODE_LOCAL", 0) > 0, result["locality"]["stages"]
     assert {t["host"] for t in result["locality"]["tasks"]} <= set(spark_cluster.worker_hosts(settings, 2))
+    # ...and the result names the blocks those tasks read, with the hosts holding each replica.
+    assert result["input_blocks"] and all(len(b["hosts"]) == settings.replication for b in result["input_blocks"])
     remote = read_prepared(storage, dataset, 40)
     assert local[2] == remote[2]
     assert np.array_equal(local[0], remote[0]) and np.array_equal(local[1], remote[1])
