@@ -129,17 +129,13 @@ def read_log(settings: Settings, job_id: str, tail_lines: int = 200) -> str:
 
 
 # ---------------------------------------------------------------------- liveness
-def _alive(pid: int | None, create_time: float | None) -> bool:
-    return is_alive(pid, create_time)
-
-
 def _reconcile(folder: Path, job: Job) -> Job:
     """Mark a job failed when its runner process is gone but the record says it runs."""
     if job.status.finished:
         return job
     if job.status == JobStatus.QUEUED and job.runner_pid is None and time.time() - job.created < QUEUED_GRACE_S:
         return job
-    if _alive(job.runner_pid, job.runner_create_time):
+    if is_alive(job.runner_pid, job.runner_create_time):
         return job
     # Re-read: the runner may have finished between our read and the check.
     job = _read_record(folder)
@@ -221,13 +217,13 @@ def cancel_job(settings: Settings, job_id: str) -> Job:
     if job.status.finished:
         return job
     (folder / "cancel").touch()
-    if _alive(job.runner_pid, job.runner_create_time):
+    if is_alive(job.runner_pid, job.runner_create_time):
         try:
             os.killpg(job.runner_pid, signal.SIGTERM)  # the runner leads its own process group
         except ProcessLookupError:
             pass
-        wait_until(lambda: not _alive(job.runner_pid, job.runner_create_time), 15, interval_s=0.1)
-        if _alive(job.runner_pid, job.runner_create_time):
+        wait_until(lambda: not is_alive(job.runner_pid, job.runner_create_time), 15, interval_s=0.1)
+        if is_alive(job.runner_pid, job.runner_create_time):
             os.killpg(job.runner_pid, signal.SIGKILL)
     job = _read_record(folder)
     if not job.status.finished:
