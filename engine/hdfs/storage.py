@@ -7,15 +7,17 @@ whose message names the path and the way out.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import posixpath
 from collections.abc import Callable, Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from hdfs import HdfsError, InsecureClient
 
 from engine.errors import NotFoundError, StorageError
+from engine.hdfs import probes
 from engine.hdfs.daemons import datanode_names
 from engine.settings import Settings
 
@@ -26,6 +28,15 @@ def _clean(hdfs_path: str) -> str:
     if not hdfs_path.startswith("/"):
         hdfs_path = "/" + hdfs_path
     return posixpath.normpath(hdfs_path) if hdfs_path != "/" else "/"
+
+
+def _remote_error(resp: requests.Response) -> HdfsError:
+    """A WebHDFS error response as HdfsCLI raises it, so :meth:`Storage._errors` words it the same way."""
+    try:
+        remote = resp.json()["RemoteException"]
+    except (ValueError, KeyError):
+        return HdfsError(f"HTTP {resp.status_code}: {resp.text[:200]}")
+    return HdfsError(remote.get("message", ""), exception=remote.get("exception"))
 
 
 class Storage:
@@ -104,21 +115,48 @@ class Storage:
         ]
 
     def read(self, hdfs_path: str, attempts: int = 3) -> bytes:
-        """A file's bytes. A DataNode that drops the connection is retried: the NameNode then
-        redirects to another replica, as HDFS's own client fails over between replicas."""
+        """A file's bytes. A DataNode that refuses or drops the connection is excluded and the NameNode asked
+        for another replica, as Hadoop's own WebHDFS client does: right after a DataNode stops, the NameNode
+        still counts it live and may keep redirecting to it."""
         hdfs_path = _clean(hdfs_path)
-        attempt = 1
+        excluded: list[str] = []
         while True:
-            try:
-                with self._errors("read", hdfs_path):
-                    with self.client.read(hdfs_path) as reader:
-                        return reader.read()
-            except StorageError as err:
-                if attempt >= attempts or not isinstance(err.__cause__, requests.ConnectionError):
-                    raise
-                logger.warning("read of %s failed on a DataNode (%s); retrying", hdfs_path, err.__cause__)
-                attempt += 1
-                self.failovers += 1
+            with self._errors("read", hdfs_path):
+                location = self._replica_url(hdfs_path, excluded)
+                try:
+                    resp = requests.get(location, timeout=self.settings.hdfs_timeout_s)
+                except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
+                    if len(excluded) + 1 >= attempts:
+                        raise
+                    logger.warning("read of %s failed on a DataNode (%s); asking for another replica", hdfs_path, err)
+                    excluded.append(self._transfer_address(location))
+                    self.failovers += 1
+                    continue
+                if resp.status_code != 200:
+                    raise _remote_error(resp)
+                return resp.content
+
+    def _replica_url(self, hdfs_path: str, excluded: list[str]) -> str:
+        """The DataNode URL the NameNode redirects an OPEN to, skipping the ``excluded`` DataNodes."""
+        params = {"op": "OPEN", "user.name": self.settings.hdfs_user}
+        if excluded:
+            params["excludedatanodes"] = ",".join(excluded)
+        url = f"{self.settings.namenode_http}/webhdfs/v1{quote(hdfs_path)}"
+        resp = requests.get(url, params=params, allow_redirects=False, timeout=self.settings.hdfs_timeout_s)
+        if resp.status_code != 307:
+            raise _remote_error(resp)
+        return resp.headers["Location"]
+
+    def _transfer_address(self, location: str) -> str:
+        """A DataNode's data-transfer address (what ``excludedatanodes`` matches) from its web address in a
+        redirect. The redirect names the DataNode by its host name; the NameNode keys it by the IP it came from."""
+        host, _, port = urlsplit(location).netloc.rpartition(":")
+        nodes = json.loads(probes.namenode_jmx(self.settings, "Hadoop:service=NameNode,name=NameNodeInfo")["LiveNodes"])
+        for name, node in nodes.items():
+            info_ip, _, info_port = node.get("infoAddr", "").rpartition(":")
+            if info_port == port and host in (info_ip, name.rpartition(":")[0]):
+                return node["xferaddr"]
+        return host  # by host alone: right whenever each DataNode has its own address
 
     def blocks(self, hdfs_path: str) -> dict:
         """A file's blocks from the NameNode: id, offset, length and the DataNodes holding each replica.
