@@ -19,14 +19,16 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "kind",
-        choices=["preprocess", "train", "read", "classify", "refusal", "adapt"],
+        choices=["preprocess", "train", "read", "classify", "refusal", "adapt", "cv"],
         help="preprocess: sequential vs pool vs Spark at 1..K workers; read: per-file vs packed; "
         "classify: latency of one scan, a batch, cold start; refusal: non-MRI refused vs real scans refused; "
-        "adapt: accuracy from scratch vs adapted from a model, at a few scans per class",
+        "adapt: accuracy from scratch vs adapted from a model, at a few scans per class; "
+        "cv: cross-validated accuracy, calibration and refusal rates of the training recipe",
     )
     p.add_argument("dataset", nargs="?", help="dataset (preprocess, read)")
     p.add_argument("--model", help="classify/refusal: model id (default: the default model)")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--folds", type=int, default=5, help="cv: duplicate-grouped, stratified folds")
     p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--epochs", type=int, help="train: epochs per run (default 3); adapt: per learning-curve run (default 20)")
@@ -49,6 +51,8 @@ def cmd_benchmark(args, settings: Settings, progress) -> tuple[dict, str]:
         return _refusal(args, settings)
     if not args.dataset:
         raise_usage(f"benchmark {args.kind} needs a dataset name.")
+    if args.kind == "cv":
+        return _cv(args, settings, progress)
     if args.kind == "adapt":
         from engine.cli.adapt import cmd_adapt
 
@@ -77,6 +81,28 @@ def _refusal(args, settings: Settings) -> tuple[dict, str]:
         f"{r['real_from']})"
     ]
     lines += [f"  {k:<10} refused {v['refused']}/{v['n']}" for k, v in r["by_kind"].items()]
+    return r, "\n".join(lines)
+
+
+def _cv(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.bench.cv import run_cv
+    from engine.ml.config import TrainConfig
+
+    if not 2 <= args.folds <= 20:
+        raise_usage("--folds must be between 2 and 20.")
+    config = TrainConfig(dataset=args.dataset, size=args.size, limit=args.limit, **({"epochs": args.epochs} if args.epochs else {}))
+    r = run_cv(settings, Storage(settings), config, folds=args.folds, on_progress=progress)
+    lines = [
+        f"{r['recipe']['folds']}-fold cross-validation of {args.dataset} ({r['n']} scans, {r['recipe']['epochs']} epochs at {r['recipe']['size']} px):",
+        f"  {'fold':>4} {'n':>5} {'accuracy':>8} {'ECE':>6} {'refused':>7} {'uncertain':>9}  recall g / m / n / p",
+    ]
+    for f in r["folds"]:
+        recall = " / ".join(f"{v:.3f}" for v in f["per_class"].values())
+        lines.append(f"  {f['fold']:>4} {f['n']:>5} {f['accuracy']:>8.4f} {f['ece']:>6.3f} {f['refused']['overall']:>7.3%} {f['uncertain']:>9.3%}  {recall}")
+    a = r["accuracy"]
+    lines.append(
+        f"  accuracy mean {a['mean']:.4f} (min {a['min']:.4f}, max {a['max']:.4f}); refused mean {r['refused']['mean']:.3%}, max {r['refused']['max']:.3%}"
+    )
     return r, "\n".join(lines)
 
 

@@ -36,6 +36,7 @@ class Scan:
     kind: str  # "jpeg" | "png" | "dicom" | ...
     technical: dict
     colourfulness: float = 0.0  # Hasler-Süsstrunk colourfulness of the original pixels (0 for grey)
+    colour_share: float = 0.0  # share of strongly coloured pixels (chroma above STRONG_CHROMA); 0 for grey
     burned_in_annotation: bool = False  # the DICOM says text (possibly patient data) is burnt into the pixels
 
 
@@ -58,6 +59,16 @@ def _subsample(arr: np.ndarray, side: int = WORKING_SIDE) -> np.ndarray:
     """A strided view down to at most ``side`` px a side (copied, so the full frame can be freed)."""
     step = max(1, math.ceil(max(arr.shape[:2]) / side))
     return np.ascontiguousarray(arr[::step, ::step]) if step > 1 else arr
+
+
+STRONG_CHROMA = 32  # max - min of R, G, B (0-255): a tint or JPEG colour noise stays far below it
+
+
+def _colour_share(rgb: np.ndarray) -> float:
+    """The share of strongly coloured pixels. Unlike a global colour measure, a faint tint over a whole grey
+    scan or a coloured banner on a small part of it scores near 0, and a colour photo scores high."""
+    rgb = rgb.astype(np.int16)
+    return float((rgb.max(axis=-1) - rgb.min(axis=-1) > STRONG_CHROMA).mean())
 
 
 def _colourfulness(rgb: np.ndarray) -> float:
@@ -175,14 +186,15 @@ def _read_dicom(data: bytes, frame: int | None) -> Scan:
     arr = apply_modality_lut(pixels, ds)  # stored values -> real units (RescaleSlope/Intercept)
     if "WindowCenter" in ds or "VOILUTSequence" in ds:
         arr = apply_voi_lut(arr, ds)  # the window the scanner suggested
-    colour = 0.0
+    colour, share = 0.0, 0.0
     if arr.ndim == 3:  # RGB DICOM
-        colour = _colourfulness(_to_uint8(arr))
+        rgb = _to_uint8(arr)
+        colour, share = _colourfulness(rgb), _colour_share(rgb)
         arr = arr.mean(axis=2)
     if ds.get("PhotometricInterpretation") == "MONOCHROME1":
         arr = arr.max() - arr
     burned = str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES"
-    return Scan(Image.fromarray(_to_uint8(arr), mode="L"), "dicom", _technical(ds), colour, burned)
+    return Scan(Image.fromarray(_to_uint8(arr), mode="L"), "dicom", _technical(ds), colour, share, burned)
 
 
 # ---------------------------------------------------------------------- images
@@ -197,7 +209,10 @@ def read_scan(data: bytes, frame: int | None = None) -> Scan:
     technical = {"Format": img.format, "Size": f"{img.width} x {img.height} px", "Mode": img.mode}
     thumb = img.copy()
     thumb.thumbnail((128, 128))
-    colour = 0.0 if img.mode in ("L", "I", "I;16", "I;16B", "I;16L", "1", "LA") else _colourfulness(np.asarray(thumb.convert("RGB")))
+    colour, share = 0.0, 0.0
+    if img.mode not in ("L", "I", "I;16", "I;16B", "I;16L", "1", "LA"):
+        rgb = np.asarray(thumb.convert("RGB"))
+        colour, share = _colourfulness(rgb), _colour_share(rgb)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit PNG/TIFF: scale the full range to 8 bits
         grey = Image.fromarray(_to_uint8(np.asarray(img)), mode="L")
     elif img.mode in ("RGBA", "LA", "PA"):
@@ -205,4 +220,4 @@ def read_scan(data: bytes, frame: int | None = None) -> Scan:
         grey = Image.alpha_composite(background, img.convert("RGBA")).convert("L")
     else:  # L, RGB, CMYK, P, 1, YCbCr...
         grey = img.convert("RGB").convert("L") if img.mode in ("CMYK", "P", "YCbCr") else img.convert("L")
-    return Scan(grey, kind, technical, colour)
+    return Scan(grey, kind, technical, colour, share)

@@ -168,6 +168,21 @@ class AdaptBenchmarkRequest(DatasetRequest):
 
 
 @dataclasses.dataclass(frozen=True)
+class CrossValidationRequest(DatasetRequest):
+    kind: ClassVar[str] = "benchmark-cv"
+    folds: int = 5
+    epochs: int = 0  # 0: the recipe's default
+    size: int = 128
+
+    def argv(self) -> list[str]:
+        argv = ["benchmark", "cv", self.name, "--folds", str(self.folds), "--size", str(self.size)]
+        return argv + (["--epochs", str(self.epochs)] if self.epochs else [])
+
+    def title(self) -> str:
+        return f"Cross-validate {self.name} ({self.folds} folds)"
+
+
+@dataclasses.dataclass(frozen=True)
 class DemoRequest(Request):
     kind: ClassVar[str] = "demo"
 

@@ -16,3 +16,13 @@ def split_indices(manifest, paths: list[str], labels: np.ndarray, val_fraction: 
     splitter = StratifiedGroupKFold(n_splits=max(2, round(1 / val_fraction)), shuffle=True, random_state=seed)
     train_idx, val_idx = next(splitter.split(np.zeros(len(labels)), labels, groups))
     return train_idx, val_idx
+
+
+def fold_indices(manifest, paths: list[str], labels: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
+    """The test indices of ``folds`` stratified folds in which duplicates never straddle two folds."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    frame = manifest.set_index("path").loc[paths].reset_index()
+    groups = duplicates.duplicate_groups(frame)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return [test for _, test in splitter.split(np.zeros(len(labels)), labels, groups)]

@@ -67,7 +67,7 @@ def train(settings: Settings, storage: Storage, config: TrainConfig, resume: str
         init_folder = adapt_source(settings, storage, config)
 
     on_progress(0, config.epochs, "reading prepared images from HDFS")
-    x, y, paths, manifest = _read_data(storage, config)
+    x, y, paths, manifest = read_training_data(storage, config)
     train_idx, val_idx = split_indices(manifest, paths, y, config.val_fraction, config.seed)
     y_onehot = np.eye(len(CLASSES), dtype=np.float32)[y]
     keras.utils.set_random_seed(config.seed)
@@ -99,7 +99,7 @@ def train(settings: Settings, storage: Storage, config: TrainConfig, resume: str
     return card
 
 
-def _read_data(storage: Storage, config: TrainConfig):
+def read_training_data(storage: Storage, config: TrainConfig):
     """(x, y, paths, manifest) of the prepared dataset; every class present, three channels for ResNet50."""
     manifest = datasets.read_manifest(storage, config.dataset)
     x, y, paths = read_prepared(storage, config.dataset, config.size)

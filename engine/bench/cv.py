@@ -1,0 +1,110 @@
+"""Cross-validated estimates (`benchmark cv`): duplicate-grouped, stratified folds. For each fold the recipe
+trains on the rest (less an inner split), fits the temperature and the refusal thresholds on that inner split
+only, and is measured on the fold through the clinic's own checks and gate: figures a new hospital can expect,
+not ones measured on the split that chose them.
+
+Each fold's model and arrays are kept under ``<run_dir>/cv/<key>/`` so a killed run resumes at the fold it
+was on, and a changed gate is re-measured without retraining (``--reuse``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.classes import CLASSES
+from engine.hdfs.storage import Storage
+from engine.ml.config import TrainConfig
+from engine.progress import ProgressFn, no_progress
+from engine.settings import Settings
+from engine.textutil import write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+
+def cv_folder(settings: Settings, config: TrainConfig, folds: int) -> Path:
+    recipe = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("threads",)}
+    key = hashlib.sha256(json.dumps({"recipe": recipe, "folds": folds}, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return settings.run_dir / "cv" / f"{config.dataset}-{config.size}px-{folds}folds-{key}"
+
+
+def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int = 5, on_progress: ProgressFn = no_progress) -> dict:
+    """Train and measure one model per fold; the figures of :func:`engine.bench.cv_report.summarise`."""
+    from engine.bench.cv_report import fold_report, screen_dataset, summarise
+    from engine.ml.splits import fold_indices
+    from engine.ml.training import read_training_data
+
+    config.validate()
+    folder = cv_folder(settings, config, folds)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "config.json", dataclasses.asdict(config))
+    on_progress(0, folds * config.epochs, "reading prepared images from HDFS")
+    x, y, paths, manifest = read_training_data(storage, config)
+    screened = screen_dataset(storage, config.dataset, paths)
+    rows = []
+    for k, test_idx in enumerate(fold_indices(manifest, paths, y, folds, config.seed)):
+        arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y, paths, manifest), test_idx, k, folds, on_progress)
+        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx])})
+        logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
+    result = summarise(rows, config, folds, str(folder))
+    write_json_atomic(folder / "result.json", result)
+    write_json_atomic(settings.run_dir / "cv" / f"latest-{config.dataset}.json", result)
+    return result
+
+
+def _fold_arrays(folder: Path, config: TrainConfig, data, test_idx: np.ndarray, k: int, folds: int, on_progress: ProgressFn) -> dict:
+    """The fold's logits and features (test, inner validation, inner training): from disk, else trained now."""
+    cached = folder / "arrays.npz"
+    if cached.exists():
+        on_progress((k + 1) * config.epochs, folds * config.epochs, f"fold {k + 1} of {folds}: reused")
+        return dict(np.load(cached))
+    x, y, paths, manifest = data
+    rest = np.setdiff1d(np.arange(len(y)), test_idx)
+    from engine.ml.splits import split_indices
+
+    inner_train, inner_val = split_indices(manifest, [paths[i] for i in rest], y[rest], config.val_fraction, config.seed)
+    train_idx, val_idx = rest[inner_train], rest[inner_val]
+    model, seconds = _train_fold(folder, config, x, y, train_idx, val_idx, k, folds, on_progress)
+    from engine.ml.explainer import Explainer
+
+    explainer = Explainer(model)
+
+    def run(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        outs = [explainer(x[idx[i : i + 128]]) for i in range(0, len(idx), 128)]
+        return np.concatenate([o[1] for o in outs]), np.concatenate([o[2] for o in outs])
+
+    arrays = {"test_idx": test_idx, "y_test": y[test_idx], "y_val": y[val_idx], "y_train": y[train_idx], "train_seconds": np.array(seconds)}
+    for part, idx in (("test", test_idx), ("val", val_idx), ("train", train_idx)):
+        arrays[f"feats_{part}"], arrays[f"logits_{part}"] = run(idx)
+    np.savez(folder / "arrays.tmp.npz", **arrays)
+    (folder / "arrays.tmp.npz").replace(cached)
+    return arrays
+
+
+def _train_fold(folder: Path, config: TrainConfig, x, y, train_idx, val_idx, k: int, folds: int, on_progress: ProgressFn):
+    """The fold's model: the recipe trained on ``train_idx`` with plain Keras (the same loop as `train`)."""
+    import keras
+
+    from engine.ml.fit import EpochReporter, fit_local
+    from engine.ml.tfsetup import import_tensorflow
+    from engine.ml.training import build_model
+
+    tf = import_tensorflow(config.threads or None)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "history.jsonl").write_text("")
+    keras.utils.set_random_seed(config.seed + k)
+    model = build_model(config)
+
+    def progress(done: int, total: int, message: str) -> None:
+        on_progress(k * config.epochs + done, folds * config.epochs, f"fold {k + 1} of {folds}, {message}")
+
+    t0 = time.monotonic()
+    y_onehot = np.eye(len(CLASSES), dtype=np.float32)[y]
+    fit_local(tf, model, x, y_onehot, train_idx, val_idx, config, 0, EpochReporter(folder, config, progress))
+    return model, time.monotonic() - t0

@@ -1,0 +1,101 @@
+"""The figures of one cross-validation fold, and their summary over folds (the `benchmark cv` JSON)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from engine.classes import CLASSES
+from engine.clinic import gate
+from engine.clinic.classify import screen
+from engine.clinic.scans import read_scan
+from engine.errors import InputError
+from engine.hdfs.storage import Storage
+from engine.ml.calibration import calibrated_probabilities, expected_calibration_error, fit_temperature
+from engine.ml.config import TrainConfig
+from engine.ml.ood import fit_ood, mahalanobis
+
+
+def screen_dataset(storage: Storage, name: str, paths: list[str]) -> np.ndarray:
+    """For each path, whether the clinic's checks before the model (colour, blank, DICOM modality) refuse its
+    original file: the dataset's real scans put through what an upload goes through."""
+    from engine.data.preprocess import read_packed
+
+    table = read_packed(storage, name)
+    content = dict(zip(table.column("path").to_pylist(), table.column("content").to_pylist()))
+    refused = np.zeros(len(paths), dtype=bool)
+    for i, path in enumerate(paths):
+        try:
+            refused[i] = screen(read_scan(content[path])) is not None
+        except (InputError, KeyError):
+            refused[i] = True
+    return refused
+
+
+def _rates(flags: np.ndarray, labels: np.ndarray) -> dict:
+    return {
+        "overall": float(flags.mean()) if len(flags) else 0.0,
+        "per_class": {c: float(flags[labels == i].mean()) if (labels == i).any() else 0.0 for i, c in enumerate(CLASSES)},
+    }
+
+
+def fold_report(a: dict, screened: np.ndarray) -> dict:
+    """One fold's figures, with the temperature and both distance thresholds fitted on its inner split only."""
+    temperature = fit_temperature(a["logits_val"], a["y_val"])
+    ood = fit_ood(a["feats_train"], a["y_train"], a["feats_val"])
+    ood["means"], ood["precision"] = np.asarray(ood["means"]), np.asarray(ood["precision"])
+    y = a["y_test"]
+    probs = calibrated_probabilities(a["logits_test"], temperature)
+    distances = mahalanobis(a["feats_test"], ood["means"], ood["precision"])
+    verdicts = [gate.verdict(p, float(d), ood) for p, d in zip(probs, distances)]
+    by_distance = np.array([v.rejected for v in verdicts])
+    refused = screened | by_distance
+    uncertain = np.array([v.uncertain for v in verdicts]) & ~refused
+    pred = probs.argmax(axis=1)
+    accepted = ~refused
+    return {
+        "n": int(len(y)),
+        "accuracy": float((pred == y).mean()),
+        "per_class": {c: float((pred[y == i] == i).mean()) for i, c in enumerate(CLASSES)},
+        "ece": expected_calibration_error(probs, y),
+        "refused": {**_rates(refused, y), "by_checks_before_the_model": int(screened.sum()), "by_distance": int((by_distance & ~screened).sum())},
+        "uncertain": _rates(uncertain, y)["overall"],
+        "uncertain_per_class": _rates(uncertain, y)["per_class"],
+        "accuracy_accepted": float((pred[accepted] == y[accepted]).mean()) if accepted.any() else 0.0,
+        "accuracy_confident": float((pred[accepted & ~uncertain] == y[accepted & ~uncertain]).mean()) if (accepted & ~uncertain).any() else 0.0,
+        "errors": int((pred != y).sum()),
+        "confusion_matrix": np.bincount(y * len(CLASSES) + pred, minlength=len(CLASSES) ** 2).reshape(len(CLASSES), -1).tolist(),
+        "temperature": temperature,
+        "thresholds": {"review": ood["threshold"], "refuse": ood["refuse_threshold"]},
+        "train_seconds": round(float(a["train_seconds"]), 1),
+    }
+
+
+def summarise(rows: list[dict], config: TrainConfig, folds: int, folder: str) -> dict:
+    acc = [r["accuracy"] for r in rows]
+    refused = [r["refused"]["overall"] for r in rows]
+    n = sum(r["n"] for r in rows)
+    return {
+        "folds": rows,
+        "n": n,
+        "accuracy": {
+            "mean": float(np.mean(acc)),
+            "min": float(np.min(acc)),
+            "max": float(np.max(acc)),
+            "pooled": sum(r["accuracy"] * r["n"] for r in rows) / n,
+        },
+        "per_class_recall": {
+            c: {"mean": float(np.mean([r["per_class"][c] for r in rows])), "min": float(np.min([r["per_class"][c] for r in rows]))} for c in CLASSES
+        },
+        "ece": {"mean": float(np.mean([r["ece"] for r in rows])), "max": float(np.max([r["ece"] for r in rows]))},
+        "refused": {
+            "mean": float(np.mean(refused)),
+            "max": float(np.max(refused)),
+            "per_class_max": {c: float(np.max([r["refused"]["per_class"][c] for r in rows])) for c in CLASSES},
+        },
+        "uncertain": {"mean": float(np.mean([r["uncertain"] for r in rows])), "max": float(np.max([r["uncertain"] for r in rows]))},
+        "train_seconds": float(sum(r["train_seconds"] for r in rows)),
+        "recipe": {**dataclasses.asdict(config), "folds": folds, "trainer": "keras (local), the same loop and schedule as `train`"},
+        "folder": folder,
+    }

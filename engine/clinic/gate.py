@@ -1,0 +1,68 @@
+"""What a clinician is told about one scan the model has read: an answer, an answer that needs review, or a
+refusal. One pure function of the calibrated probabilities and the feature distance, so the clinic and the
+cross-validation (`benchmark cv`) judge scans by the same rules.
+
+The feature distance has two thresholds, both fitted on held-out real scans (:mod:`engine.ml.ood`). Beyond the
+first, a scan is unusual for the training data, and unusual real scans exist (a rare view, a strong contrast, a
+large tumour): it is answered and flagged for review. Only far beyond it, where no held-out real scan goes, is it
+refused: a distance alone cannot tell an unusual brain MRI from an image that is not one, so refusing at the
+first threshold refused real meningiomas while images that are not MRI at all were stopped by other checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from engine.classes import CLASSES
+from engine.numbers import probability as percent
+
+UNCERTAIN_BELOW = 0.70  # calibrated top probability under which a person must review the answer
+# "No tumour" is the answer a reader may act on by doing nothing, so it must clear a higher bar: a missed tumour
+# costs more than a second look. Below it the answer is flagged for review like any uncertain one.
+NO_TUMOUR_CONFIDENT_ABOVE = 0.95
+
+UNUSUAL_REASON = (
+    "Review needed: this scan is unusual for the brain MRI slices the model was trained on (further from them than "
+    "99.5% of real scans), so its answer may be less reliable than usual."
+)
+REFUSED_REASON = (
+    "This does not look like the brain MRI slices the model was trained on: it is further from them than any real "
+    "scan held out from training, so it is refused rather than guessed."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    label: str | None  # None when refused
+    rejected: bool
+    uncertain: bool
+    reason: str | None
+
+
+def review_reason(label: str, top: float) -> tuple[bool, str | None]:
+    """(needs review, why) for an answer; "No tumour" needs NO_TUMOUR_CONFIDENT_ABOVE, every other UNCERTAIN_BELOW."""
+    if top < UNCERTAIN_BELOW:
+        return True, f"Uncertain — review needed: the top probability is {percent(top)}."
+    if label == "notumor" and top < NO_TUMOUR_CONFIDENT_ABOVE:
+        return True, (
+            f"Review needed: “No tumour” at {percent(top)} is below the {NO_TUMOUR_CONFIDENT_ABOVE:.0%} this answer must reach to stand without a second look."
+        )
+    return False, None
+
+
+def refuse_threshold(ood: dict) -> float:
+    """The distance beyond which a scan is refused; models fitted before the two tiers refuse at 1.5x the first."""
+    return float(ood.get("refuse_threshold") or 1.5 * ood["threshold"])
+
+
+def verdict(probs: np.ndarray, distance: float | None, ood: dict | None) -> Verdict:
+    """The verdict on one scan from its calibrated probabilities and feature distance (None: no statistics)."""
+    if distance is not None and ood is not None and distance > refuse_threshold(ood):
+        return Verdict(None, True, False, REFUSED_REASON)
+    label = CLASSES[int(np.argmax(probs))]
+    uncertain, reason = review_reason(label, float(np.max(probs)))
+    if not uncertain and distance is not None and ood is not None and distance > ood["threshold"]:
+        uncertain, reason = True, UNUSUAL_REASON
+    return Verdict(label, False, uncertain, reason)
