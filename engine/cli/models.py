@@ -95,15 +95,21 @@ def cmd_train(args, settings: Settings, progress) -> tuple[dict, str]:
 
 
 def cmd_evaluate(args, settings: Settings, progress) -> tuple[dict, str]:
+    from engine.clinic.validate import gate_report
     from engine.ml.evaluate import evaluate_model
 
-    r = evaluate_model(settings, Storage(settings), args.model, args.data, args.train_manifest, on_progress=progress)
+    r = evaluate_model(settings, Storage(settings), args.model, args.data, args.train_manifest, on_progress=progress, gate_report=gate_report)
     lines = [
         f"{r['model']} on {r['data']}: accuracy {r['accuracy']:.4f} (95% CI {r['accuracy_ci95'][0]:.3f}-"
         f"{r['accuracy_ci95'][1]:.3f}, n={r['n']}), macro F1 {r['macro_f1']:.4f}, ECE {r['ece']:.3f}"
     ]
     for cls, m in r["per_class"].items():
-        lines.append(f"  {cls:<11} precision {m['precision']:.3f} recall {m['recall']:.3f} f1 {m['f1']:.3f} support {m['support']}")
+        lines.append(
+            f"  {cls:<11} precision {m['precision']:.3f} recall {m['recall']:.3f} f1 {m['f1']:.3f} support {m['support']}"
+            f"   refused {r['refused']['per_class'][cls]}, flagged for review {r['uncertain']['per_class'][cls]}"
+        )
+    if r["accuracy_accepted"] is not None:
+        lines.append(f"  refused {r['refused']['total']} of {r['n']}; accuracy on the {r['n_accepted']} answered: {r['accuracy_accepted']:.4f}")
     if "leak_free" in r:
         lf = r["leak_free"]
         lines.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from engine.data.image_checks import inspect_image
 from engine.data.ingest import discover
 from engine.errors import InputError
 from engine.hdfs.storage import Storage
-from engine.ml.inference import load_model
+from engine.ml.inference import LoadedModel, load_model
 from engine.ml.metrics import classification_report
 from engine.progress import ProgressFn, no_progress
 from engine.settings import Settings
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 def _local_images(folder: Path, model, on_progress: ProgressFn) -> tuple[np.ndarray, np.ndarray, list[str], list[str], list[dict]]:
     candidates, rejected = discover(folder, default_split="test")
-    xs, ys, shas, phashes = [], [], [], []
+    xs, ys, shas, phashes, raw = [], [], [], [], []
     for i, cand in enumerate(candidates):
         try:
             data = cand.read()
@@ -32,6 +33,7 @@ def _local_images(folder: Path, model, on_progress: ProgressFn) -> tuple[np.ndar
         except (InputError, OSError, ValueError) as err:
             rejected.append({"path": cand.source, "reason": str(err)})
             continue
+        raw.append(data)
         ys.append(CLASSES.index(cand.cls))
         shas.append(info.sha256)
         phashes.append(info.phash)
@@ -39,7 +41,7 @@ def _local_images(folder: Path, model, on_progress: ProgressFn) -> tuple[np.ndar
             on_progress(i, len(candidates), "reading images")
     if not xs:
         raise InputError(f"{folder} holds no readable labelled images (expected <class>/<image> folders).")
-    return np.stack(xs), np.array(ys), shas, phashes, rejected
+    return np.stack(xs), np.array(ys), shas, phashes, rejected, raw
 
 
 def _dataset_images(storage: Storage, name: str, model, on_progress: ProgressFn):
@@ -47,20 +49,30 @@ def _dataset_images(storage: Storage, name: str, model, on_progress: ProgressFn)
 
     manifest = datasets.read_manifest(storage, name).set_index("path")
     table = read_packed(storage, name)
-    xs, ys, shas, phashes = [], [], [], []
+    xs, ys, shas, phashes, raw = [], [], [], [], []
     for path, cls, content in zip(table.column("path").to_pylist(), table.column("class").to_pylist(), table.column("content").to_pylist()):
         xs.append(model.prepare(content))
+        raw.append(content)
         ys.append(CLASSES.index(cls))
         shas.append(manifest.loc[path, "sha256"])
         phashes.append(manifest.loc[path, "phash"])
     on_progress(len(xs), len(xs), "read the dataset")
-    return np.stack(xs), np.array(ys), shas, phashes, []
+    return np.stack(xs), np.array(ys), shas, phashes, [], raw
 
 
 def evaluate_model(
-    settings: Settings, storage: Storage, model_id: str | None, data: str, train_manifest: str | None = None, on_progress: ProgressFn = no_progress
+    settings: Settings,
+    storage: Storage,
+    model_id: str | None,
+    data: str,
+    train_manifest: str | None = None,
+    on_progress: ProgressFn = no_progress,
+    gate_report: Callable[[LoadedModel, list[bytes], np.ndarray], dict] | None = None,
 ) -> dict:
     """Metrics of a model on ``data`` (a local class-folder directory, else an HDFS dataset name).
+
+    With ``gate_report`` (the clinic's, :func:`engine.clinic.validate.gate_report`), also what a clinician would
+    have been told of each scan: refused and flagged counts per class and the accuracy on the answered scans.
 
     With ``train_manifest``, also ``leak_free``: metrics on the images that have no exact or near
     duplicate in that training dataset.
@@ -68,12 +80,15 @@ def evaluate_model(
     model = load_model(settings, storage, model_id)
     path = Path(data).expanduser()
     if path.is_dir():
-        x, y, shas, phashes, rejected = _local_images(path, model, on_progress)
+        x, y, shas, phashes, rejected, raw = _local_images(path, model, on_progress)
     else:
-        x, y, shas, phashes, rejected = _dataset_images(storage, datasets.check_name(data), model, on_progress)
+        x, y, shas, phashes, rejected, raw = _dataset_images(storage, datasets.check_name(data), model, on_progress)
     on_progress(0, 1, "classifying")
     probs = model.predict(x)
     result = {**classification_report(y, probs), "model": model.model_id, "data": data, "rejected": rejected}
+    if gate_report is not None:
+        on_progress(0, 1, "putting every scan through the clinic's checks")
+        result.update(gate_report(model, raw, y))
     if train_manifest:
         train = datasets.read_manifest(storage, train_manifest)
         leaked = np.isin(np.array(shas), train["sha256"].to_numpy())

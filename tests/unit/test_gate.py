@@ -1,0 +1,69 @@
+"""The clinic's gate: an unusual real scan is answered and flagged, only a far one is refused; colour is judged
+by the share of strongly coloured pixels, so a tinted scan or one with a coloured banner is still read."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+from sklearn.datasets import load_sample_images
+
+from engine.clinic import gate
+from engine.clinic.classify import screen
+from engine.clinic.scans import read_scan
+
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample" / "Training"
+OOD = {"threshold": 16.0, "refuse_threshold": 24.0}
+CONFIDENT_GLIOMA = np.array([0.97, 0.01, 0.01, 0.01])
+
+
+def test_a_scan_within_the_review_threshold_is_answered_plainly():
+    v = gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD)
+    assert (v.label, v.rejected, v.uncertain, v.reason) == ("glioma", False, False, None)
+
+
+def test_an_unusual_scan_is_answered_and_flagged_for_review_not_refused():
+    v = gate.verdict(CONFIDENT_GLIOMA, 20.0, OOD)  # e.g. the meningiomas at 16-23 that used to be refused
+    assert v.label == "glioma" and not v.rejected and v.uncertain
+    assert v.reason.startswith("Review needed: this scan is unusual")
+
+
+def test_only_a_scan_beyond_the_refusal_threshold_is_refused():
+    v = gate.verdict(CONFIDENT_GLIOMA, 24.5, OOD)
+    assert v.rejected and v.label is None and "refused rather than guessed" in v.reason
+
+
+def test_statistics_without_a_refusal_threshold_refuse_at_one_and_a_half_times_the_review_one():
+    assert gate.refuse_threshold({"threshold": 16.0}) == 24.0
+    assert not gate.verdict(CONFIDENT_GLIOMA, 23.0, {"threshold": 16.0}).rejected
+
+
+def test_a_low_probability_keeps_its_own_reason_even_when_unusual():
+    v = gate.verdict(np.array([0.4, 0.3, 0.2, 0.1]), 20.0, OOD)
+    assert v.uncertain and v.reason.startswith("Uncertain")
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _real_scan() -> Image.Image:
+    return Image.open(next(SAMPLE.glob("notumor/*"))).convert("RGB")
+
+
+def test_a_faint_tint_or_a_coloured_banner_does_not_make_a_scan_a_colour_image():
+    scan = np.asarray(_real_scan()).astype(np.int16)
+    tinted = np.clip(scan + np.array([6, 0, -4]), 0, 255).astype(np.uint8)  # a faint tint over every pixel
+    assert screen(read_scan(_png(Image.fromarray(tinted)))) is None
+    bannered = _real_scan()
+    w, h = bannered.size
+    ImageDraw.Draw(bannered).rectangle((0, 0, w, int(h * 0.08)), fill=(20, 90, 200))  # a publisher's banner
+    assert screen(read_scan(_png(bannered))) is None
+
+
+def test_colour_photos_are_refused_as_colour_images():
+    for arr in load_sample_images().images:
+        reason = screen(read_scan(_png(Image.fromarray(arr))))
+        assert reason and "colour image" in reason
