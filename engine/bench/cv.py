@@ -97,14 +97,21 @@ def _train_fold(folder: Path, config: TrainConfig, x, y, train_idx, val_idx, k: 
 
     tf = import_tensorflow(config.threads or None)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "history.jsonl").write_text("")
-    keras.utils.set_random_seed(config.seed + k)
-    model = build_model(config)
+    state = json.loads((folder / "state.json").read_text()) if (folder / "state.json").exists() else {}
+    start = int(state.get("epoch", 0)) if (folder / "checkpoint.keras").exists() else 0
+    if start:  # a killed run resumes at the fold's last finished epoch (EpochReporter checkpoints each one)
+        model = keras.models.load_model(folder / "checkpoint.keras")
+        logger.info("fold %d resumes at epoch %d", k + 1, start)
+    else:
+        (folder / "history.jsonl").write_text("")
+        keras.utils.set_random_seed(config.seed + k)
+        model = build_model(config)
 
     def progress(done: int, total: int, message: str) -> None:
         on_progress(k * config.epochs + done, folds * config.epochs, f"fold {k + 1} of {folds}, {message}")
 
     t0 = time.monotonic()
     y_onehot = np.eye(len(CLASSES), dtype=np.float32)[y]
-    fit_local(tf, model, x, y_onehot, train_idx, val_idx, config, 0, EpochReporter(folder, config, progress))
-    return model, time.monotonic() - t0
+    fit_local(tf, model, x, y_onehot, train_idx, val_idx, config, start, EpochReporter(folder, config, progress))
+    history = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines() if line.strip()]
+    return model, sum(row.get("seconds", 0) for row in history) or time.monotonic() - t0

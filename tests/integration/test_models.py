@@ -132,6 +132,26 @@ def test_evaluate_json_and_leak_free(tiny_model, prepared):
     assert sum(map(sum, r["confusion_matrix"])) == 40
     assert np.isclose(r["accuracy"], np.trace(r["confusion_matrix"]) / 40)
     assert r["leak_free"]["n"] == 0 and r["leak_free"]["excluded_duplicates_of_training"] == 40  # every image is in training
+    # what a clinician would have been told: every scan answered, flagged or refused, counted per class
+    for key in ("refused", "uncertain"):
+        assert set(r[key]["per_class"]) == set(r["per_class"]) and sum(r[key]["per_class"].values()) == r[key]["total"]
+    assert r["n_accepted"] == 40 - r["refused"]["total"] and 0 <= r["accuracy_accepted"] <= 1
+
+
+def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds(prepared):
+    argv = [*ENGINE, "benchmark", "cv", prepared, "--folds", "2", "--epochs", "1", "--size", "64", "--json"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert [f["fold"] for f in r["folds"]] == [1, 2] and sum(f["n"] for f in r["folds"]) == 40  # every scan tested once
+    for f in r["folds"]:
+        assert {"n", "accuracy", "per_class", "ece", "refused", "uncertain"} <= set(f)
+        assert set(f["refused"]) >= {"overall", "per_class"} and f["thresholds"]["refuse"] > f["thresholds"]["review"]
+    assert r["accuracy"]["min"] <= r["accuracy"]["mean"] <= r["accuracy"]["max"]
+    assert set(r["refused"]) >= {"mean", "max", "per_class_max"} and r["recipe"]["folds"] == 2 and r["recipe"]["epochs"] == 1
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=600)  # finished folds are kept: no retraining
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["folds"] == r["folds"]
 
 
 def test_incompatible_model_file_is_refused(tmp_path, settings, storage):
