@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts_ml, reference_view, state
+from dashboard import charts_ml, cv_view, reference_view, state
 from dashboard.ui import guarded, plain
 from engine.ml import registry
 
@@ -80,5 +80,7 @@ for col, model_id in zip(cols, chosen):
         with st.expander("Model card (JSON)"):
             st.json({k: val for k, val in card.items() if k not in ("history", "reliability")}, expanded=False)
 
+st.divider()
+cv_view.cv_section()
 st.divider()
 reference_view.adapt_section()

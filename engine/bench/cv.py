@@ -34,8 +34,12 @@ def cv_folder(settings: Settings, config: TrainConfig, folds: int) -> Path:
     return settings.run_dir / "cv" / f"{config.dataset}-{config.size}px-{folds}folds-{key}"
 
 
-def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int = 5, on_progress: ProgressFn = no_progress) -> dict:
-    """Train and measure one model per fold; the figures of :func:`engine.bench.cv_report.summarise`."""
+def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int = 5, on_progress: ProgressFn = no_progress, max_folds: int = 0) -> dict:
+    """Train and measure one model per fold; the figures of :func:`engine.bench.cv_report.summarise`.
+
+    ``max_folds`` stops after that many folds (0: all): the figures are then marked incomplete, and a later run
+    with the same recipe picks up where this one stopped.
+    """
     from engine.bench.cv_report import fold_report, screen_dataset, summarise
     from engine.ml.splits import fold_indices
     from engine.ml.training import read_training_data
@@ -47,14 +51,17 @@ def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int
     on_progress(0, folds * config.epochs, "reading prepared images from HDFS")
     x, y, paths, manifest = read_training_data(storage, config)
     screened = screen_dataset(storage, config.dataset, paths)
-    rows = []
-    for k, test_idx in enumerate(fold_indices(manifest, paths, y, folds, config.seed)):
+    rows, tests = [], fold_indices(manifest, paths, y, folds, config.seed)
+    for k, test_idx in enumerate(tests[:max_folds] if max_folds else tests):
         arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y, paths, manifest), test_idx, k, folds, on_progress)
         rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx])})
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
+        write_json_atomic(folder / "result.json", summarise(rows, config, folds, str(folder)))  # the folds so far
     result = summarise(rows, config, folds, str(folder))
-    write_json_atomic(folder / "result.json", result)
-    write_json_atomic(settings.run_dir / "cv" / f"latest-{config.dataset}.json", result)
+    if result["complete"]:
+        from engine.bench.preprocess import save_benchmark
+
+        save_benchmark(settings, storage, result)
     return result
 
 
@@ -115,3 +122,20 @@ def _train_fold(folder: Path, config: TrainConfig, x, y, train_idx, val_idx, k: 
     fit_local(tf, model, x, y_onehot, train_idx, val_idx, config, start, EpochReporter(folder, config, progress))
     history = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines() if line.strip()]
     return model, sum(row.get("seconds", 0) for row in history) or time.monotonic() - t0
+
+
+def saved_results(settings: Settings, storage: Storage | None) -> list[dict]:
+    """This machine's cross-validations, newest first: finished ones (saved like every benchmark) and, marked
+    incomplete, the folds so far of any that stopped or still runs."""
+    from engine.bench.preprocess import list_benchmarks
+
+    found = list_benchmarks(settings, storage, kind="cv")
+    finished = {r.get("folder") for r in found}
+    for path in (settings.run_dir / "cv").glob("*/result.json"):
+        try:
+            partial = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not partial.get("complete") and partial.get("folder") not in finished:
+            found.append(partial)
+    return sorted(found, key=lambda r: r.get("created", ""), reverse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -77,6 +78,11 @@ def summarise(rows: list[dict], config: TrainConfig, folds: int, folder: str) ->
     refused = [r["refused"]["overall"] for r in rows]
     n = sum(r["n"] for r in rows)
     return {
+        "kind": "cv",
+        "dataset": config.dataset,
+        "created": time.strftime("%Y-%m-%d %H:%M"),
+        "complete": len(rows) == folds,
+        "folds_done": len(rows),
         "folds": rows,
         "n": n,
         "accuracy": {

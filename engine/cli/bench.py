@@ -29,6 +29,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="classify/refusal: model id (default: the default model)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--folds", type=int, default=5, help="cv: duplicate-grouped, stratified folds")
+    p.add_argument("--max-folds", type=int, default=0, help="cv: stop after this many folds (0: all); a later run continues")
     p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--epochs", type=int, help="train: epochs per run (default 3); adapt: per learning-curve run (default 20)")
@@ -91,9 +92,10 @@ def _cv(args, settings: Settings, progress) -> tuple[dict, str]:
     if not 2 <= args.folds <= 20:
         raise_usage("--folds must be between 2 and 20.")
     config = TrainConfig(dataset=args.dataset, size=args.size, limit=args.limit, **({"epochs": args.epochs} if args.epochs else {}))
-    r = run_cv(settings, Storage(settings), config, folds=args.folds, on_progress=progress)
+    r = run_cv(settings, Storage(settings), config, folds=args.folds, on_progress=progress, max_folds=args.max_folds)
     lines = [
-        f"{r['recipe']['folds']}-fold cross-validation of {args.dataset} ({r['n']} scans, {r['recipe']['epochs']} epochs at {r['recipe']['size']} px):",
+        ("" if r["complete"] else f"INCOMPLETE: {r['folds_done']} of {args.folds} folds. ")
+        + f"{r['recipe']['folds']}-fold cross-validation of {args.dataset} ({r['n']} scans, {r['recipe']['epochs']} epochs at {r['recipe']['size']} px):",
         f"  {'fold':>4} {'n':>5} {'accuracy':>8} {'ECE':>6} {'refused':>7} {'uncertain':>9}  recall g / m / n / p",
     ]
     for f in r["folds"]:

@@ -58,6 +58,8 @@ def test_resume_request():
         rq.AuditRequest("sample"),
         rq.PreprocessBenchmarkRequest("sample", 2, (1, 2)),
         rq.AdaptBenchmarkRequest("sample", (10, 25), 5),
+        rq.CrossValidationRequest("sample", folds=3, epochs=2),
+        rq.CrossValidationRequest("sample"),
         rq.DemoRequest(),
     ],
 )
