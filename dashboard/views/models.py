@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard import charts_ml, cv_view, reference_view, state
 from dashboard.ui import guarded, plain
 from engine.ml import registry
+from engine.ml.intended_use import intended_use
 
 st.title("Models")
 st.caption(
@@ -77,6 +78,10 @@ for col, model_id in zip(cols, chosen):
                 if no.button("Keep the current default", key=f"promote-no-{model_id}"):
                     st.session_state.pop(confirm)
                     st.rerun()
+        with st.expander("Intended use", icon=":material/health_and_safety:", expanded=card["default"]):
+            use = intended_use(card)
+            st.markdown(f"{use['use']}\n\n**Trained on** {use['trained_on']}.\n\n**Expected on unseen scans:** {use['figures']}.")
+            st.markdown("**Out of scope:**\n" + "\n".join(f"- {item}" for item in use["out_of_scope"]))
         with st.expander("Model card (JSON)"):
             st.json({k: val for k, val in card.items() if k not in ("history", "reliability")}, expanded=False)
 

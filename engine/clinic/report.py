@@ -12,6 +12,7 @@ from fpdf import FPDF
 
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.clinic.gradcam import overlay
+from engine.ml.intended_use import intended_use
 from engine.ml.registry import card_summary
 from engine.png import png_bytes
 from engine.settings import REPO_ROOT
@@ -23,6 +24,17 @@ NOTICE = (
     "Decision support only. This result was produced by a machine-learning model and is not a diagnosis. "
     "The responsible physician reviews the images and decides. The software is not a certified medical device."
 )
+
+
+def _intended_use(pdf: FPDF, card: dict) -> None:
+    """The model's intended use, above the notice: what it is for, how well it does unseen, what is out of scope."""
+    use = intended_use(card)
+    pdf.set_y(max(pdf.get_y() + 3, 224))
+    pdf.set_font(FONT, "B", 8)
+    pdf.cell(0, 4, "Intended use", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 7)
+    text = f"{use['use']} Trained on {use['trained_on']}. Expected on unseen scans: {use['figures']}. Not for: " + "; ".join(use["out_of_scope"]) + "."
+    pdf.multi_cell(0, 3.2, text, new_x="LMARGIN", new_y="NEXT")
 
 
 def report_pdf(answer, model_card: dict) -> bytes:
@@ -72,6 +84,7 @@ def report_pdf(answer, model_card: dict) -> bytes:
         pdf.ln(2)
         pdf.set_font(FONT, "", 8)
         pdf.multi_cell(0, 4, "Technical: " + ", ".join(f"{k} {v}" for k, v in answer.technical.items()), new_x="LMARGIN", new_y="NEXT")
+    _intended_use(pdf, model_card)
     pdf.set_y(262)
     pdf.set_font(FONT, "B", 9)
     pdf.set_fill_color(255, 243, 205)

@@ -1,0 +1,59 @@
+"""A model card's intended use: what the model reads, what it was trained on, how well it does on scans it never
+saw, and what it must not be used for. The same words on the Models page and in every PDF report."""
+
+from __future__ import annotations
+
+USE = (
+    "Decision support for reading single 2-D brain MRI slices (T1 with contrast, T2, FLAIR; axial, coronal or "
+    "sagittal) of adults: glioma, meningioma, pituitary tumour or no tumour. A physician reviews every answer."
+)
+OUT_OF_SCOPE = (
+    "other pathologies (metastases, stroke, haemorrhage, multiple sclerosis, infection): the model knows four classes and will name one of them",
+    "other modalities (CT, X-ray, ultrasound, PET, nuclear medicine) and MRI of other body parts",
+    "children: the training scans are of adults",
+    "post-operative scans and scans after radiotherapy",
+    "3-D volumes and screening: one slice at a time, chosen by a reader",
+)
+
+
+def trained_on(card: dict) -> str:
+    t = card.get("training", {})
+    return f"{t.get('images', '?'):,} labelled slices of dataset {t.get('dataset', '?')} (the public Kaggle brain-tumour MRI set: figshare, SARTAJ and Br35H scans)"
+
+
+def figures(card: dict) -> str:
+    """The cross-validated figures when the card has them, else the validation split's, said to be optimistic."""
+    cv = card.get("cross_validation")
+    if cv:
+        done = f"{cv['folds_done']} of {cv['folds']} folds" if cv["folds_done"] < cv["folds"] else f"{cv['folds']}-fold"
+        return (
+            f"cross-validated ({done}, {cv['n']:,} scans each tested by a model that never saw it; its recipe, retrained per fold): "
+            f"accuracy {cv['accuracy']:.1%}, lowest class recall {cv['lowest_recall']:.1%} ({cv['lowest_recall_class']}), "
+            f"real scans refused {cv['refused']:.1%}, flagged for review {cv['uncertain']:.1%}, calibration error {cv['ece']:.3f}"
+        )
+    v = card["validation"]
+    return f"accuracy {v['accuracy']:.1%} on its validation split of {v['n']} scans (the split that chose it: an optimistic figure)"
+
+
+def summarise_cv(result: dict) -> dict:
+    """The card's ``cross_validation`` entry from a `benchmark cv` result."""
+    recalls = {c: v["mean"] for c, v in result["per_class_recall"].items()}
+    lowest = min(recalls, key=recalls.get)
+    return {
+        "folds": result["recipe"]["folds"],
+        "folds_done": result["folds_done"],
+        "n": result["n"],
+        "accuracy": result["accuracy"]["pooled"],
+        "accuracy_min_fold": result["accuracy"]["min"],
+        "lowest_recall": recalls[lowest],
+        "lowest_recall_class": lowest,
+        "refused": result["refused"]["mean"],
+        "uncertain": result["uncertain"]["mean"],
+        "ece": result["ece"]["mean"],
+        "recipe": {k: result["recipe"][k] for k in ("epochs", "size", "batch_size", "learning_rate", "label_smoothing", "seed")},
+        "command": f"python -m engine benchmark cv {result['dataset']} --folds {result['recipe']['folds']} --size {result['recipe']['size']}",
+    }
+
+
+def intended_use(card: dict) -> dict:
+    return {"use": USE, "trained_on": trained_on(card), "figures": figures(card), "out_of_scope": list(OUT_OF_SCOPE)}
