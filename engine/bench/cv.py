@@ -41,7 +41,8 @@ def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int
     with the same recipe picks up where this one stopped.
     """
     from engine.bench.cv_report import fold_report, screen_dataset, summarise
-    from engine.ml.splits import fold_indices
+    from engine.ml.layout import layout_stats
+    from engine.ml.splits import fold_indices, split_indices
     from engine.ml.training import read_training_data
 
     config.validate()
@@ -51,10 +52,15 @@ def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int
     on_progress(0, folds * config.epochs, "reading prepared images from HDFS")
     x, y, paths, manifest = read_training_data(storage, config)
     screened = screen_dataset(storage, config.dataset, paths)
+    layout = layout_stats(x)
     rows, tests = [], fold_indices(manifest, paths, y, folds, config.seed)
     for k, test_idx in enumerate(tests[:max_folds] if max_folds else tests):
-        arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y, paths, manifest), test_idx, k, folds, on_progress)
-        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx])})
+        rest = np.setdiff1d(np.arange(len(y)), test_idx)
+        inner_train, inner_val = split_indices(manifest, [paths[i] for i in rest], y[rest], config.val_fraction, config.seed)
+        train_idx, val_idx = rest[inner_train], rest[inner_val]
+        arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y), (train_idx, val_idx, test_idx), k, folds, on_progress)
+        layouts = {part: layout[idx] for part, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))}
+        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts)})
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
         write_json_atomic(folder / "result.json", summarise(rows, config, folds, str(folder)))  # the folds so far
     result = summarise(rows, config, folds, str(folder))
@@ -65,18 +71,14 @@ def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int
     return result
 
 
-def _fold_arrays(folder: Path, config: TrainConfig, data, test_idx: np.ndarray, k: int, folds: int, on_progress: ProgressFn) -> dict:
+def _fold_arrays(folder: Path, config: TrainConfig, data, split, k: int, folds: int, on_progress: ProgressFn) -> dict:
     """The fold's logits and features (test, inner validation, inner training): from disk, else trained now."""
     cached = folder / "arrays.npz"
     if cached.exists():
         on_progress((k + 1) * config.epochs, folds * config.epochs, f"fold {k + 1} of {folds}: reused")
         return dict(np.load(cached))
-    x, y, paths, manifest = data
-    rest = np.setdiff1d(np.arange(len(y)), test_idx)
-    from engine.ml.splits import split_indices
-
-    inner_train, inner_val = split_indices(manifest, [paths[i] for i in rest], y[rest], config.val_fraction, config.seed)
-    train_idx, val_idx = rest[inner_train], rest[inner_val]
+    x, y = data
+    train_idx, val_idx, test_idx = split
     model, seconds = _train_fold(folder, config, x, y, train_idx, val_idx, k, folds, on_progress)
     from engine.ml.explainer import Explainer
 

@@ -15,6 +15,7 @@ from engine.errors import InputError
 from engine.hdfs.storage import Storage
 from engine.ml.calibration import calibrated_probabilities, expected_calibration_error, fit_temperature
 from engine.ml.config import TrainConfig
+from engine.ml.layout import fit_layout, layout_distance
 from engine.ml.ood import fit_ood, mahalanobis
 
 
@@ -41,15 +42,19 @@ def _rates(flags: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def fold_report(a: dict, screened: np.ndarray) -> dict:
-    """One fold's figures, with the temperature and both distance thresholds fitted on its inner split only."""
+def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray]) -> dict:
+    """One fold's figures, with the temperature and every refusal threshold fitted on its inner split only.
+    ``layouts``: the layout statistics (:mod:`engine.ml.layout`) of the inner training, inner validation and
+    test scans."""
     temperature = fit_temperature(a["logits_val"], a["y_val"])
     ood = fit_ood(a["feats_train"], a["y_train"], a["feats_val"])
     ood["means"], ood["precision"] = np.asarray(ood["means"]), np.asarray(ood["precision"])
+    ood["layout"] = fit_layout(layouts["train"], layouts["val"])
+    layout = layout_distance(layouts["test"], ood["layout"])
     y = a["y_test"]
     probs = calibrated_probabilities(a["logits_test"], temperature)
     distances = mahalanobis(a["feats_test"], ood["means"], ood["precision"])
-    verdicts = [gate.verdict(p, float(d), ood) for p, d in zip(probs, distances)]
+    verdicts = [gate.verdict(p, float(d), ood, float(g)) for p, d, g in zip(probs, distances, layout)]
     by_distance = np.array([v.rejected for v in verdicts])
     refused = screened | by_distance
     uncertain = np.array([v.uncertain for v in verdicts]) & ~refused
@@ -68,7 +73,7 @@ def fold_report(a: dict, screened: np.ndarray) -> dict:
         "errors": int((pred != y).sum()),
         "confusion_matrix": np.bincount(y * len(CLASSES) + pred, minlength=len(CLASSES) ** 2).reshape(len(CLASSES), -1).tolist(),
         "temperature": temperature,
-        "thresholds": {"review": ood["threshold"], "refuse": ood["refuse_threshold"]},
+        "thresholds": {"review": ood["threshold"], "refuse": ood["refuse_threshold"], "layout": ood["layout"]["threshold"]},
         "train_seconds": round(float(a["train_seconds"]), 1),
     }
 

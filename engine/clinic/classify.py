@@ -21,6 +21,7 @@ from engine.errors import InputError
 from engine.ml.calibration import calibrated_probabilities
 from engine.ml.explainer import Explainer
 from engine.ml.inference import LoadedModel
+from engine.ml.layout import layout_distance, layout_stats
 from engine.ml.ood import load_ood, mahalanobis
 from engine.settings import Settings
 
@@ -172,6 +173,7 @@ class Classifier:
         if slots:
             probs = calibrated_probabilities(logits, self.loaded.temperature)
             distances = mahalanobis(feats, self.ood["means"], self.ood["precision"]) if self.ood else None
+            layout = layout_distance(layout_stats(batch), self.ood["layout"]) if self.ood and self.ood.get("layout") else None
             share = (time.perf_counter() - t0) / len(slots)
             for k, i in enumerate(slots):
                 ans = answers[i]
@@ -179,7 +181,7 @@ class Classifier:
                 ans.probabilities = {c: float(p) for c, p in zip(CLASSES, probs[k])}
                 ans.seconds += share
                 ans.ood_distance = float(distances[k]) if distances is not None else None
-                v = gate.verdict(probs[k], ans.ood_distance, self.ood)
+                v = gate.verdict(probs[k], ans.ood_distance, self.ood, None if layout is None else float(layout[k]))
                 ans.rejected, ans.uncertain, ans.reason, ans.label = v.rejected, v.uncertain, v.reason, v.label
                 if not v.rejected:
                     ans.cam = cams[k]  # only an answered scan gets a heat map: a refusal explains nothing

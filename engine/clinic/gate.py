@@ -27,6 +27,10 @@ UNUSUAL_REASON = (
     "Review needed: this scan is unusual for the brain MRI slices the model was trained on (further from them than "
     "99.5% of real scans), so its answer may be less reliable than usual."
 )
+NOT_LAID_OUT_REASON = (
+    "This does not look like a brain MRI slice: the model finds it unusual and its layout (dark frame, contrast, "
+    "symmetry) is unlike any real scan held out from training, so it is refused rather than guessed."
+)
 REFUSED_REASON = (
     "This does not look like the brain MRI slices the model was trained on: it is further from them than any real "
     "scan held out from training, so it is refused rather than guessed."
@@ -57,12 +61,17 @@ def refuse_threshold(ood: dict) -> float:
     return float(ood.get("refuse_threshold") or 1.5 * ood["threshold"])
 
 
-def verdict(probs: np.ndarray, distance: float | None, ood: dict | None) -> Verdict:
-    """The verdict on one scan from its calibrated probabilities and feature distance (None: no statistics)."""
+def verdict(probs: np.ndarray, distance: float | None, ood: dict | None, layout_distance: float | None = None) -> Verdict:
+    """The verdict on one scan from its calibrated probabilities, feature distance and layout distance (None:
+    no statistics)."""
     if distance is not None and ood is not None and distance > refuse_threshold(ood):
         return Verdict(None, True, False, REFUSED_REASON)
+    layout = (ood or {}).get("layout")
+    unusual = distance is not None and ood is not None and distance > ood["threshold"]
+    if unusual and layout and layout_distance is not None and layout_distance > layout["threshold"]:
+        return Verdict(None, True, False, NOT_LAID_OUT_REASON)
     label = CLASSES[int(np.argmax(probs))]
     uncertain, reason = review_reason(label, float(np.max(probs)))
-    if not uncertain and distance is not None and ood is not None and distance > ood["threshold"]:
+    if not uncertain and unusual:
         uncertain, reason = True, UNUSUAL_REASON
     return Verdict(label, False, uncertain, reason)

@@ -15,7 +15,9 @@ from engine.hdfs.storage import Storage
 from engine.ml import registry
 from engine.ml.explainer import Explainer
 from engine.ml.inference import load_model
+from engine.ml.layout import fit_layout, layout_stats
 from engine.ml.runs import run_dir
+from engine.ml.splits import split_indices
 from engine.settings import Settings
 
 OOD_FILE = "ood.json"
@@ -73,7 +75,10 @@ def features(model, x: np.ndarray, batch: int = 128) -> np.ndarray:
 
 
 def fit_for_arrays(model, x_train, y_train, x_heldout) -> dict:
-    return fit_ood(features(model, x_train), y_train, features(model, x_heldout))
+    """The feature-distance statistics and, beside them, the layout statistics (:mod:`engine.ml.layout`)."""
+    stats = fit_ood(features(model, x_train), y_train, features(model, x_heldout))
+    stats["layout"] = fit_layout(layout_stats(x_train), layout_stats(x_heldout))
+    return stats
 
 
 def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
@@ -84,8 +89,11 @@ def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
     val_file = run_dir(settings, model_id) / "val_paths.json"
     val_paths = set(json.loads(val_file.read_text())) if val_file.exists() else set()
     is_val = np.array([p in val_paths for p in paths])
-    if not is_val.any():  # no record of the split: hold out every tenth image
-        is_val = np.arange(len(paths)) % 10 == 0
+    if not is_val.any():  # no record of the split here (a shipped model): the same seeded split again
+        manifest = datasets.read_manifest(storage, card["training"]["dataset"])
+        config = json.loads((loaded.folder / "config.json").read_text()) if (loaded.folder / "config.json").exists() else {}
+        _, val_idx = split_indices(manifest, paths, y, float(config.get("val_fraction", 0.1)), int(config.get("seed", 42)))
+        is_val[val_idx] = True
     stats = fit_for_arrays(loaded.model, x[~is_val], y[~is_val], x[is_val])
     save_ood(loaded.folder, stats)
     if storage.exists(f"{registry.models_root()}/{model_id}"):
