@@ -14,7 +14,7 @@ def split_indices(manifest, paths: list[str], labels: np.ndarray, val_fraction: 
     frame = manifest.set_index("path").loc[paths].reset_index()
     groups = duplicates.duplicate_groups(frame)
     # A small dataset (a demo's, a cross-validation fold of it) holds fewer scans of a class than splits asked for.
-    smallest = int(np.bincount(labels).min(initial=2)) if len(labels) else 2
+    smallest = int(np.bincount(labels).min()) if len(labels) else 2
     splitter = StratifiedGroupKFold(n_splits=max(2, min(round(1 / val_fraction), smallest)), shuffle=True, random_state=seed)
     train_idx, val_idx = next(splitter.split(np.zeros(len(labels)), labels, groups))
     return train_idx, val_idx
