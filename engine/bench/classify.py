@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import statistics
 import subprocess
 import sys
@@ -70,47 +69,12 @@ def non_mri_images(seed: int = 0) -> list[tuple[str, bytes]]:
     return out
 
 
-def _kind(name: str) -> str:
+def non_mri_kind(name: str) -> str:
     if name.endswith(".dcm"):
         return "dicom-not-mr"
     if name.startswith("photo"):
         return "photo-grey" if "grey" in name else "photo-colour"
     return name.split("-")[0]
-
-
-def benchmark_refusal(settings: Settings, storage: Storage, model_id: str | None = None, real_limit: int = 600) -> dict:
-    """Share of non-MRI images refused, and share of real held-out scans wrongly refused."""
-    from engine.clinic.classify import Classifier
-    from engine.data import datasets
-    from engine.ml.inference import load_model
-    from engine.ml.runs import run_dir
-
-    clf = Classifier(load_model(settings, storage, model_id))
-    fakes = non_mri_images()
-    fake_answers = clf.classify(fakes)
-    by_kind: dict[str, list[bool]] = {}
-    for (name, _), a in zip(fakes, fake_answers):
-        by_kind.setdefault(_kind(name), []).append(a.rejected)
-    dataset = clf.loaded.card["training"]["dataset"]
-    val_file = run_dir(settings, clf.model_id) / "val_paths.json"
-    paths = json.loads(val_file.read_text()) if val_file.exists() else datasets.read_manifest(storage, dataset)["path"].tolist()
-    paths = paths[:real_limit]
-    real = [(p, storage.read(p)) for p in paths]
-    real_answers = clf.classify(real)
-    false_refusals = [{"path": p, "reason": a.reason} for (p, _), a in zip(real, real_answers) if a.rejected]
-    return {
-        "model": clf.model_id,
-        "non_mri": len(fakes),
-        "non_mri_refused": sum(a.rejected for a in fake_answers),
-        "non_mri_refused_share": sum(a.rejected for a in fake_answers) / len(fakes),
-        "by_kind": {k: {"n": len(v), "refused": int(sum(v))} for k, v in sorted(by_kind.items())},
-        "real_scans": len(real),
-        "real_from": "the model's validation split" if val_file.exists() else dataset,
-        "real_falsely_refused": len(false_refusals),
-        "real_falsely_refused_share": len(false_refusals) / max(1, len(real)),
-        "false_refusal_examples": false_refusals[:10],
-        "uncertain_share_of_real": sum(a.uncertain for a in real_answers) / max(1, len(real)),
-    }
 
 
 def benchmark_speed(settings: Settings, storage: Storage, model_id: str | None = None, repeats: int = 100) -> dict:

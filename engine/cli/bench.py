@@ -73,7 +73,7 @@ def _classify(args, settings: Settings) -> tuple[dict, str]:
 
 
 def _refusal(args, settings: Settings) -> tuple[dict, str]:
-    from engine.bench.classify import benchmark_refusal
+    from engine.bench.refusal import benchmark_refusal
 
     r = benchmark_refusal(settings, Storage(settings), args.model)
     lines = [
@@ -81,7 +81,12 @@ def _refusal(args, settings: Settings) -> tuple[dict, str]:
         f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "
         f"{r['real_from']})"
     ]
-    lines += [f"  {k:<10} refused {v['refused']}/{v['n']}" for k, v in r["by_kind"].items()]
+    lines += [f"  {k:<40} refused {v['refused']:>3}/{v['n']:<3} ({v['share']:.0%})" for k, v in r["by_group"].items()]
+    lines.append(f"Real held-out scans under each shift ({r['shift_scans']} scans each):")
+    lines.append(f"  {'shift':<30} {'refused':>8} {'flagged':>8} {'accuracy of answers':>20}")
+    for name, row in r["shifts"].items():
+        acc = f"{row['accuracy_answered']:.1%}" if row["accuracy_answered"] is not None else "-"
+        lines.append(f"  {name:<30} {row['refused']:>8.1%} {row['uncertain']:>8.1%} {acc:>20}")
     return r, "\n".join(lines)
 
 

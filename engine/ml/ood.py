@@ -81,19 +81,26 @@ def fit_for_arrays(model, x_train, y_train, x_heldout) -> dict:
     return stats
 
 
+def validation_paths(settings: Settings, storage: Storage, loaded, paths: list[str] | None = None, y: np.ndarray | None = None) -> list[str]:
+    """The scans a model was validated on (never trained on): its run's record, else the same seeded split again."""
+    val_file = run_dir(settings, loaded.model_id) / "val_paths.json"
+    if val_file.exists():
+        return json.loads(val_file.read_text())
+    dataset = loaded.card["training"]["dataset"]
+    if paths is None or y is None:
+        _, y, paths = read_prepared(storage, dataset, loaded.size)
+    config = json.loads((loaded.folder / "config.json").read_text()) if (loaded.folder / "config.json").exists() else {}
+    _, val_idx = split_indices(datasets.read_manifest(storage, dataset), paths, y, float(config.get("val_fraction", 0.1)), int(config.get("seed", 42)))
+    return [paths[i] for i in val_idx]
+
+
 def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
     """Compute ood.json for a registered model from its training dataset and validation split; upload it."""
     loaded = load_model(settings, storage, model_id)
     card = loaded.card
     x, y, paths = read_prepared(storage, card["training"]["dataset"], loaded.size)
-    val_file = run_dir(settings, model_id) / "val_paths.json"
-    val_paths = set(json.loads(val_file.read_text())) if val_file.exists() else set()
+    val_paths = set(validation_paths(settings, storage, loaded, paths, y))
     is_val = np.array([p in val_paths for p in paths])
-    if not is_val.any():  # no record of the split here (a shipped model): the same seeded split again
-        manifest = datasets.read_manifest(storage, card["training"]["dataset"])
-        config = json.loads((loaded.folder / "config.json").read_text()) if (loaded.folder / "config.json").exists() else {}
-        _, val_idx = split_indices(manifest, paths, y, float(config.get("val_fraction", 0.1)), int(config.get("seed", 42)))
-        is_val[val_idx] = True
     stats = fit_for_arrays(loaded.model, x[~is_val], y[~is_val], x[is_val])
     save_ood(loaded.folder, stats)
     if storage.exists(f"{registry.models_root()}/{model_id}"):

@@ -1,0 +1,125 @@
+"""What hospitals and screenshots do to a real scan before it is uploaded: re-compression, gamma and contrast,
+tints, burnt-in text and banners, crops, zoom, rotation, flips, odd sizes, 16-bit PNG and windowed DICOM. Each
+shift turns one real scan into the bytes of an upload, so `benchmark refusal` can count false refusals per shift.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+
+from engine.png import png_bytes
+
+
+def _jpeg(img: Image.Image, quality: int) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _gamma(img: Image.Image, gamma: float) -> Image.Image:
+    return img.point([round(255 * (v / 255) ** gamma) for v in range(256)])
+
+
+def _tint(img: Image.Image) -> Image.Image:
+    arr = np.asarray(img.convert("RGB")).astype(np.int16) + np.array([6, 0, -4])
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def _annotated(img: Image.Image) -> Image.Image:
+    """Burnt-in annotations as a viewer exports them: orientation letters, a scale bar, lines of text."""
+    out = img.convert("RGB")
+    w, h = out.size
+    draw = ImageDraw.Draw(out)
+    draw.text((4, 4), "AX T1 +C  SE 4  IM 12", fill=(255, 255, 255))
+    draw.text((4, 16), "W 600 L 300", fill=(255, 255, 255))
+    draw.text((w - 14, h // 2), "L", fill=(255, 255, 255))
+    draw.text((4, h // 2), "R", fill=(255, 255, 255))
+    draw.line((w - 60, h - 10, w - 10, h - 10), fill=(255, 255, 255), width=2)
+    draw.line((w // 3, h // 3, w // 2, h // 2), fill=(255, 255, 0), width=2)  # a reader's arrow
+    return out
+
+
+def _banner(img: Image.Image) -> Image.Image:
+    out = img.convert("RGB")
+    w, h = out.size
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((0, 0, w, int(0.08 * h)), fill=(20, 90, 200))
+    draw.text((6, 2), "Radiology Department - teaching file", fill=(255, 255, 255))
+    return out
+
+
+def _crop(img: Image.Image, share: float, dx: float = 0.0) -> Image.Image:
+    w, h = img.size
+    cw, ch = int(w * share), int(h * share)
+    x0 = int((w - cw) / 2 + dx * (w - cw) / 2)
+    y0 = (h - ch) // 2
+    return img.crop((x0, y0, x0 + cw, y0 + ch))
+
+
+def _pad(img: Image.Image, share: float) -> Image.Image:
+    w, h = img.size
+    return ImageOps.expand(img, border=(int(w * share), int(h * share)), fill=0)
+
+
+def _sixteen_bit(img: Image.Image) -> bytes:
+    arr = np.asarray(img.convert("L")).astype(np.uint16) * 257
+    return png_bytes(Image.fromarray(arr))
+
+
+def _dicom(img: Image.Image) -> bytes:
+    """An MR DICOM with 12-bit values, a rescale and a window, as a scanner exports one slice."""
+    from pydicom import Dataset
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+
+    arr = (np.asarray(img.convert("L")).astype(np.uint16) * 16).astype(np.uint16)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, meta.TransferSyntaxUID = MRImageStorage, generate_uid(), ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = MRImageStorage, meta.MediaStorageSOPInstanceUID, "MR"
+    ds.Rows, ds.Columns = arr.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+    ds.WindowCenter, ds.WindowWidth = 2000, 3600
+    ds.PixelData = arr.tobytes()
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
+    "none (PNG)": lambda im: png_bytes(im),
+    "JPEG quality 30": lambda im: _jpeg(im, 30),
+    "JPEG quality 60": lambda im: _jpeg(im, 60),
+    "JPEG quality 95": lambda im: _jpeg(im, 95),
+    "gamma 0.6": lambda im: png_bytes(_gamma(im, 0.6)),
+    "gamma 1.5": lambda im: png_bytes(_gamma(im, 1.5)),
+    "contrast 0.6": lambda im: png_bytes(ImageEnhance.Contrast(im).enhance(0.6)),
+    "contrast 1.4": lambda im: png_bytes(ImageEnhance.Contrast(im).enhance(1.4)),
+    "faint colour tint": lambda im: png_bytes(_tint(im)),
+    "burnt-in text and arrow": lambda im: png_bytes(_annotated(im)),
+    "coloured banner": lambda im: png_bytes(_banner(im)),
+    "crop 80% centred": lambda im: png_bytes(_crop(im, 0.8)),
+    "crop 80% off-centre": lambda im: png_bytes(_crop(im, 0.8, dx=0.9)),
+    "zoom out (25% black padding)": lambda im: png_bytes(_pad(im, 0.25)),
+    "rotate 15°": lambda im: png_bytes(im.rotate(15, fillcolor=0)),
+    "rotate -15°": lambda im: png_bytes(im.rotate(-15, fillcolor=0)),
+    "flip left-right": lambda im: png_bytes(ImageOps.mirror(im)),
+    "128 px": lambda im: png_bytes(im.resize((128, 128))),
+    "1024 px": lambda im: png_bytes(im.resize((1024, 1024))),
+    "non-square 640x480": lambda im: png_bytes(im.resize((640, 480))),
+    "16-bit PNG": _sixteen_bit,
+    "DICOM MR, 12-bit, windowed": _dicom,
+}
+
+
+def shifted(img: Image.Image) -> list[tuple[str, bytes]]:
+    """(shift, upload bytes) for every shift of one grey scan."""
+    grey = img.convert("L")
+    return [(name, make(grey)) for name, make in SHIFTS.items()]

@@ -1,0 +1,25 @@
+"""Every shift of `benchmark refusal` yields an upload the clinic can read, still a grey scan of the same
+anatomy, and none of them is refused before the model looks (colour, blank, modality)."""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.bench.shifts import SHIFTS, shifted
+from engine.clinic.classify import screen
+from engine.clinic.scans import read_scan
+
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample" / "Training"
+
+
+def test_every_shift_is_a_readable_scan_the_checks_before_the_model_let_through():
+    scan = Image.open(next(SAMPLE.glob("glioma/*")))
+    uploads = shifted(scan)
+    assert [name for name, _ in uploads] == list(SHIFTS)
+    for name, data in uploads:
+        decoded = read_scan(data)
+        assert screen(decoded) is None, name
+        assert np.asarray(decoded.image).std() > 10, name
+    dicom = read_scan(dict(uploads)["DICOM MR, 12-bit, windowed"])
+    assert dicom.kind == "dicom" and dicom.technical.get("Modality") == "MR"
