@@ -22,6 +22,7 @@ pages = {
     "Clinic": [
         st.Page("views/classify.py", title="Classify", icon=":material/neurology:"),
         st.Page("views/models.py", title="Models", icon=":material/inventory_2:"),
+        st.Page("views/validate.py", title="Validate", icon=":material/fact_check:"),
     ],
 }
 page = st.navigation(pages)

@@ -49,6 +49,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model id or folder (default: the promoted or shipped model)")
     p.add_argument("--data", required=True, help="local class-folder directory (e.g. Kaggle's Testing/) or dataset name")
     p.add_argument("--train-manifest", help="training dataset: also report metrics on images not duplicated in it")
+    p.add_argument("--remove-source", action="store_true", help="delete --data afterwards, whatever the outcome, if it is an upload in <run>/uploads")
     p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("models", parents=[common], help="list the model registry or promote a model", description="Models in /mri/models and assets/models.")
@@ -98,7 +99,15 @@ def cmd_evaluate(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine.clinic.validate import gate_report
     from engine.ml.evaluate import evaluate_model
 
-    r = evaluate_model(settings, Storage(settings), args.model, args.data, args.train_manifest, on_progress=progress, gate_report=gate_report)
+    try:
+        r = evaluate_model(settings, Storage(settings), args.model, args.data, args.train_manifest, on_progress=progress, gate_report=gate_report)
+    finally:
+        if args.remove_source:
+            from pathlib import Path
+
+            from engine.jobs.uploads import remove_if_upload
+
+            remove_if_upload(settings, Path(args.data))
     lines = [
         f"{r['model']} on {r['data']}: accuracy {r['accuracy']:.4f} (95% CI {r['accuracy_ci95'][0]:.3f}-"
         f"{r['accuracy_ci95'][1]:.3f}, n={r['n']}), macro F1 {r['macro_f1']:.4f}, ECE {r['ece']:.3f}"

@@ -183,6 +183,23 @@ class CrossValidationRequest(DatasetRequest):
 
 
 @dataclasses.dataclass(frozen=True)
+class EvaluateRequest(Request):
+    """A model measured on a hospital's own labelled scans: an HDFS dataset, or an uploaded zip of class folders."""
+
+    kind: ClassVar[str] = "evaluate"
+    data: str  # a dataset name, or the path of an uploaded zip
+    model: str = ""  # "" = the default model
+    remove_source: bool = False  # ``data`` is an uploaded zip the job deletes afterwards, whatever the outcome
+
+    def argv(self) -> list[str]:
+        argv = ["evaluate", "--data", self.data] + (["--model", self.model] if self.model else [])
+        return argv + (["--remove-source"] if self.remove_source else [])
+
+    def title(self) -> str:  # never the upload's path: titles are shown to every session
+        return "Validate on uploaded scans" if self.remove_source else f"Validate on dataset {self.data}"
+
+
+@dataclasses.dataclass(frozen=True)
 class DemoRequest(Request):
     kind: ClassVar[str] = "demo"
 

@@ -14,6 +14,7 @@ from engine.data.image_checks import inspect_image
 from engine.data.ingest import discover
 from engine.errors import InputError
 from engine.hdfs.storage import Storage
+from engine.ml.calibration import reliability
 from engine.ml.inference import LoadedModel, load_model
 from engine.ml.metrics import classification_report
 from engine.progress import ProgressFn, no_progress
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 def _local_images(folder: Path, model, on_progress: ProgressFn) -> tuple[np.ndarray, np.ndarray, list[str], list[str], list[dict]]:
     candidates, rejected = discover(folder, default_split="test")
-    xs, ys, shas, phashes, raw = [], [], [], [], []
+    xs, ys, shas, phashes, raw, names = [], [], [], [], [], []
     for i, cand in enumerate(candidates):
         try:
             data = cand.read()
@@ -34,6 +35,7 @@ def _local_images(folder: Path, model, on_progress: ProgressFn) -> tuple[np.ndar
             rejected.append({"path": cand.source, "reason": str(err)})
             continue
         raw.append(data)
+        names.append(cand.source)
         ys.append(CLASSES.index(cand.cls))
         shas.append(info.sha256)
         phashes.append(info.phash)
@@ -41,7 +43,7 @@ def _local_images(folder: Path, model, on_progress: ProgressFn) -> tuple[np.ndar
             on_progress(i, len(candidates), "reading images")
     if not xs:
         raise InputError(f"{folder} holds no readable labelled images (expected <class>/<image> folders).")
-    return np.stack(xs), np.array(ys), shas, phashes, rejected, raw
+    return np.stack(xs), np.array(ys), shas, phashes, rejected, raw, names
 
 
 def _dataset_images(storage: Storage, name: str, model, on_progress: ProgressFn):
@@ -57,7 +59,7 @@ def _dataset_images(storage: Storage, name: str, model, on_progress: ProgressFn)
         shas.append(manifest.loc[path, "sha256"])
         phashes.append(manifest.loc[path, "phash"])
     on_progress(len(xs), len(xs), "read the dataset")
-    return np.stack(xs), np.array(ys), shas, phashes, [], raw
+    return np.stack(xs), np.array(ys), shas, phashes, [], raw, table.column("path").to_pylist()
 
 
 def evaluate_model(
@@ -79,16 +81,23 @@ def evaluate_model(
     """
     model = load_model(settings, storage, model_id)
     path = Path(data).expanduser()
-    if path.is_dir():
-        x, y, shas, phashes, rejected, raw = _local_images(path, model, on_progress)
+    if path.is_dir() or path.is_file():  # a class-folder tree or a .zip of one
+        x, y, shas, phashes, rejected, raw, names = _local_images(path, model, on_progress)
     else:
-        x, y, shas, phashes, rejected, raw = _dataset_images(storage, datasets.check_name(data), model, on_progress)
+        x, y, shas, phashes, rejected, raw, names = _dataset_images(storage, datasets.check_name(data), model, on_progress)
     on_progress(0, 1, "classifying")
     probs = model.predict(x)
     result = {**classification_report(y, probs), "model": model.model_id, "data": data, "rejected": rejected}
+    result["reliability"] = reliability(probs, y)
+    result["scans"] = [
+        {"path": name, "true": CLASSES[t], "predicted": CLASSES[int(p.argmax())], "confidence": float(p.max())} for name, t, p in zip(names, y, probs)
+    ]
     if gate_report is not None:
         on_progress(0, 1, "putting every scan through the clinic's checks")
-        result.update(gate_report(model, raw, y))
+        gated = gate_report(model, raw, y)
+        for row, verdict in zip(result["scans"], gated.pop("per_scan", [])):
+            row.update(verdict)
+        result.update(gated)
     if train_manifest:
         train = datasets.read_manifest(storage, train_manifest)
         leaked = np.isin(np.array(shas), train["sha256"].to_numpy())

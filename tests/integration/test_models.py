@@ -136,6 +136,27 @@ def test_evaluate_json_and_leak_free(tiny_model, prepared):
     for key in ("refused", "uncertain"):
         assert set(r[key]["per_class"]) == set(r["per_class"]) and sum(r[key]["per_class"].values()) == r[key]["total"]
     assert r["n_accepted"] == 40 - r["refused"]["total"] and 0 <= r["accuracy_accepted"] <= 1
+    assert len(r["scans"]) == 40 and sum(s["refused"] for s in r["scans"]) == r["refused"]["total"]
+    assert sum(b["count"] for b in r["reliability"]) == 40
+    errors = sum(s["predicted"] != s["true"] and not s["refused"] for s in r["scans"])
+    assert len([g for g in r["gallery"] if g["kind"] == "error"]) == min(8, errors), "the most confident errors, each with its Grad-CAM"
+
+
+def test_validate_on_an_uploaded_zip_reads_it_and_removes_it(tiny_model, settings, tmp_path):
+    import zipfile
+
+    from engine.jobs.uploads import save_upload
+
+    buf = tmp_path / "scans.zip"
+    with zipfile.ZipFile(buf, "w") as z:
+        for path in [p for cls in ("glioma", "meningioma", "notumor", "pituitary") for p in sample_files(cls, 3)]:
+            z.write(path, f"{path.parent.name}/{path.name}")
+    upload = save_upload(settings, buf.read_bytes(), ".zip")
+    out = subprocess.run(
+        [*ENGINE, "evaluate", "--model", tiny_model, "--data", str(upload), "--remove-source", "--json"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["n"] == 12 and not upload.exists(), "the upload is read, then deleted"
 
 
 def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds(prepared):

@@ -60,6 +60,8 @@ def test_resume_request():
         rq.AdaptBenchmarkRequest("sample", (10, 25), 5),
         rq.CrossValidationRequest("sample", folds=3, epochs=2),
         rq.CrossValidationRequest("sample"),
+        rq.EvaluateRequest("sample"),
+        rq.EvaluateRequest("/tmp/up.zip", remove_source=True),
         rq.DemoRequest(),
     ],
 )
