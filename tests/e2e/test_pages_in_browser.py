@@ -13,6 +13,7 @@ PAGES = {
     "speedup": "speedup",
     "classify": "classify",
     "models": "models",
+    "validate": "validate",
 }
 
 
