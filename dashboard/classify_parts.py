@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.ui import plain
 from engine.classes import CLASS_LABELS, CLASSES
-from engine.clinic.classify import percent
+from engine.numbers import probability as percent
 from engine.clinic.gradcam import overlay
 from engine.png import png_bytes
 

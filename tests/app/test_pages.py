@@ -9,7 +9,7 @@ from engine.jobs import store as jobs
 from engine.settings import REPO_ROOT
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
-PAGES = ["overview", "hdfs", "dataset", "preprocess", "train", "speedup", "classify", "models"]
+PAGES = ["overview", "hdfs", "dataset", "preprocess", "train", "speedup", "classify", "models", "validate"]
 
 
 @pytest.fixture
