@@ -141,3 +141,24 @@ def saved_results(settings: Settings, storage: Storage | None) -> list[dict]:
         if not partial.get("complete") and partial.get("folder") not in finished:
             found.append(partial)
     return sorted(found, key=lambda r: r.get("created", ""), reverse=True)
+
+
+def attach_to_card(settings: Settings, storage: Storage, model_id: str) -> dict:
+    """Write the newest cross-validation of a model's dataset at its input size into its card (``cross_validation``),
+    where its intended use reads it; the card's HDFS copy too. The model file is untouched, so its seal holds."""
+    from engine.errors import NotFoundError
+    from engine.ml import registry
+    from engine.ml.intended_use import summarise_cv
+
+    folder = registry.fetch(settings, storage, registry.check_model_id(model_id))
+    card = registry.read_card(folder)
+    dataset, size = card["training"]["dataset"], int(card["input"]["size"])
+    found = [r for r in saved_results(settings, storage) if r.get("dataset") == dataset and r["recipe"]["size"] == size]
+    if not found:
+        raise NotFoundError(f"No cross-validation of {dataset} at {size} px yet; run `python -m engine benchmark cv {dataset} --size {size}` first.")
+    card["cross_validation"] = summarise_cv(found[0])
+    (folder / "card.json").write_text(json.dumps(card, indent=1))
+    hdfs_card = f"{registry.models_root()}/{model_id}/card.json"
+    if storage.exists(hdfs_card):
+        storage.write(hdfs_card, (folder / "card.json").read_bytes(), overwrite=True)
+    return card["cross_validation"]

@@ -55,8 +55,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("models", parents=[common], help="list the model registry or promote a model", description="Models in /mri/models and assets/models.")
     p.add_argument(
         "action",
-        choices=["list", "promote", "ood", "ship", "seal"],
+        choices=["list", "promote", "ood", "ship", "seal", "cv"],
         help="ood: fit the refusal statistics from the training data; ship: copy a model into assets/models/; "
+        "cv: write the newest cross-validation of the model's recipe (`benchmark cv`) into its card; "
         "seal: record the SHA-256 of a model file you trust in its card (models without one do not load)",
     )
     p.add_argument("model_id", nargs="?")
@@ -132,7 +133,7 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine.ml import registry
 
     storage = Storage(settings)
-    if args.action in ("promote", "ood", "ship", "seal") and not args.model_id:
+    if args.action in ("promote", "ood", "ship", "seal", "cv") and not args.model_id:
         raise_usage(f"models {args.action} needs a model id.")
     if args.action == "ood":
         from engine.ml.ood import fit_model_ood
@@ -151,6 +152,14 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
         return (
             {"model_id": args.model_id, "model_sha256": card["model_sha256"]},
             f"{args.model_id}: its card now records SHA-256 {card['model_sha256']}; only this exact file will load.",
+        )
+    if args.action == "cv":
+        from engine.bench.cv import attach_to_card
+
+        summary = attach_to_card(settings, storage, args.model_id)
+        return summary, (
+            f"{args.model_id}: its card now states the cross-validated figures of its recipe ({summary['folds_done']} of "
+            f"{summary['folds']} folds, {summary['n']:,} scans): accuracy {summary['accuracy']:.2%}, refused {summary['refused']:.2%}."
         )
     if args.action == "promote":
         registry.promote(settings, storage, args.model_id)

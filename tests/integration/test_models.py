@@ -159,7 +159,7 @@ def test_validate_on_an_uploaded_zip_reads_it_and_removes_it(tiny_model, setting
     assert json.loads(out.stdout)["n"] == 12 and not upload.exists(), "the upload is read, then deleted"
 
 
-def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds(prepared):
+def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds(prepared, tiny_model, settings, storage):
     argv = [*ENGINE, "benchmark", "cv", prepared, "--folds", "2", "--epochs", "1", "--size", "64", "--json"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
@@ -173,6 +173,14 @@ def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds
     again = subprocess.run(argv, capture_output=True, text=True, timeout=600)  # finished folds are kept: no retraining
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["folds"] == r["folds"]
+    # the card of a model trained by that recipe now states the cross-validated figures in its intended use
+    attached = subprocess.run([*ENGINE, "models", "cv", tiny_model, "--json"], capture_output=True, text=True, timeout=300)
+    assert attached.returncode == 0, attached.stderr
+    card = registry.read_card(registry.fetch(settings, storage, tiny_model))
+    assert card["cross_validation"]["folds_done"] == 2 and card["cross_validation"]["n"] == 40
+    from engine.ml.intended_use import intended_use
+
+    assert intended_use(card)["figures"].startswith("cross-validated (2-fold, 40 scans")
 
 
 def test_incompatible_model_file_is_refused(tmp_path, settings, storage):
