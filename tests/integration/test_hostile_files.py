@@ -74,7 +74,7 @@ def test_hostile_files_in_a_batch_do_not_cost_the_real_scans_their_answers(corpu
     assert all(results[name]["rejected"] for name in corpus)
     for scan in real:
         answer = results[scan.name]
-        assert answer["label"] is not None or "does not look like the brain MRI" in answer["reason"], answer
+        assert answer["label"] is not None or "does not look like" in answer["reason"], answer
 
 
 @pytest.fixture(scope="module")

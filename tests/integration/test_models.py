@@ -225,7 +225,7 @@ def test_classify_refuses_every_bad_file_and_still_answers_the_rest(tiny_model, 
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     results = {item["file"].rsplit("/", 1)[-1]: item for item in json.loads(out.stdout)["results"]}
-    assert not results[good.name]["rejected"] or "does not look like the brain MRI" in results[good.name]["reason"]
+    assert not results[good.name]["rejected"] or "does not look like" in results[good.name]["reason"]
     expected = {
         "zero.jpg": "empty",
         "truncated.jpg": "truncated",
