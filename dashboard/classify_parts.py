@@ -11,8 +11,8 @@ import streamlit as st
 from dashboard import state
 from dashboard.ui import plain
 from engine.classes import CLASS_LABELS, CLASSES
-from engine.numbers import probability as percent
 from engine.clinic.gradcam import overlay
+from engine.numbers import probability as percent
 from engine.png import png_bytes
 
 
