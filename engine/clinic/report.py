@@ -26,10 +26,10 @@ NOTICE = (
 )
 
 
-def _intended_use(pdf: FPDF, card: dict) -> None:
+def intended_use_block(pdf: FPDF, card: dict, top: float = 224) -> None:
     """The model's intended use, above the notice: what it is for, how well it does unseen, what is out of scope."""
     use = intended_use(card)
-    pdf.set_y(max(pdf.get_y() + 3, 224))
+    pdf.set_y(max(pdf.get_y() + 3, top))
     pdf.set_font(FONT, "B", 8)
     pdf.cell(0, 4, "Intended use", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", 7)
@@ -84,9 +84,14 @@ def report_pdf(answer, model_card: dict) -> bytes:
         pdf.ln(2)
         pdf.set_font(FONT, "", 8)
         pdf.multi_cell(0, 4, "Technical: " + ", ".join(f"{k} {v}" for k, v in answer.technical.items()), new_x="LMARGIN", new_y="NEXT")
-    _intended_use(pdf, model_card)
+    intended_use_block(pdf, model_card)
+    notice_block(pdf)
+    return bytes(pdf.output())
+
+
+def notice_block(pdf: FPDF) -> None:
+    """The decision-support notice at the foot of every page a clinician may print."""
     pdf.set_y(262)
     pdf.set_font(FONT, "B", 9)
     pdf.set_fill_color(255, 243, 205)
     pdf.multi_cell(0, 5, NOTICE, border=1, fill=True)
-    return bytes(pdf.output())

@@ -10,8 +10,7 @@ import time
 from fpdf import FPDF
 
 from engine.classes import CLASS_LABELS, CLASSES
-from engine.clinic.report import FONT, FONT_DIR, NOTICE
-from engine.ml.intended_use import intended_use
+from engine.clinic.report import FONT, FONT_DIR, intended_use_block, notice_block
 
 
 def _table(pdf: FPDF, header: list[str], rows: list[list[str]], widths: list[int]) -> None:
@@ -41,22 +40,6 @@ def _gallery(pdf: FPDF, gallery: list[dict]) -> None:
             pdf.cell(23, 3, label)
             x += 24
         pdf.set_y(y0 + 28)
-
-
-def _footer(pdf: FPDF, card: dict) -> None:
-    """The model's intended use and the decision-support notice, at the foot of the page."""
-    use = intended_use(card)
-    pdf.set_y(max(pdf.get_y() + 3, 222))
-    pdf.set_font(FONT, "B", 8)
-    pdf.cell(0, 4, "Intended use", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, "", 7)
-    pdf.multi_cell(
-        0, 3.2, f"{use['use']} Expected on unseen scans: {use['figures']}. Not for: " + "; ".join(use["out_of_scope"]) + ".", new_x="LMARGIN", new_y="NEXT"
-    )
-    pdf.set_y(262)
-    pdf.set_font(FONT, "B", 9)
-    pdf.set_fill_color(255, 243, 205)
-    pdf.multi_cell(0, 5, NOTICE, border=1, fill=True)
 
 
 def validation_pdf(result: dict, card: dict) -> bytes:
@@ -102,5 +85,6 @@ def validation_pdf(result: dict, card: dict) -> bytes:
         [45, 35, 35, 35, 35],
     )
     _gallery(pdf, result.get("gallery") or [])
-    _footer(pdf, card)
+    intended_use_block(pdf, card, top=222)
+    notice_block(pdf)
     return bytes(pdf.output())
