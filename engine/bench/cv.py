@@ -60,7 +60,8 @@ def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int
         train_idx, val_idx = rest[inner_train], rest[inner_val]
         arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y), (train_idx, val_idx, test_idx), k, folds, on_progress)
         layouts = {part: layout[idx] for part, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))}
-        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts)})
+        check = _check_rows(folder / f"fold-{k + 1}", x, train_idx, val_idx, test_idx)
+        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check)})
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
         write_json_atomic(folder / "result.json", summarise(rows, config, folds, str(folder)))  # the folds so far
     result = summarise(rows, config, folds, str(folder))
@@ -94,6 +95,28 @@ def _fold_arrays(folder: Path, config: TrainConfig, data, split, k: int, folds: 
     np.savez(folder / "arrays.tmp.npz", **arrays)
     (folder / "arrays.tmp.npz").replace(cached)
     return arrays
+
+
+def _check_rows(folder: Path, x: np.ndarray, train_idx, val_idx, test_idx) -> dict | None:
+    """What the fold's brain-MRI check (:mod:`engine.ml.mri_check`) is fitted from, and its inputs for the test
+    scans, computed with the fold's model: from disk, else now (None: no trained model in the folder)."""
+    cached = folder / "check.npz"
+    if cached.exists():
+        return dict(np.load(cached))
+    if not (folder / "checkpoint.keras").exists():
+        return None
+    import keras
+
+    from engine.ml.mri_check import check_rows, inputs, threshold_half
+    from engine.ml.ood import features_of
+
+    run = features_of(keras.models.load_model(folder / "checkpoint.keras"))
+    half = threshold_half([str(i) for i in val_idx])  # the same rule as the shipped check: half the inner split
+    rows = check_rows(run, x[train_idx], x[val_idx][half])
+    rows["test"] = inputs(run(x[test_idx]), x[test_idx])
+    np.savez(folder / "check.tmp.npz", **rows)
+    (folder / "check.tmp.npz").replace(cached)
+    return rows
 
 
 def _train_fold(folder: Path, config: TrainConfig, x, y, train_idx, val_idx, k: int, folds: int, on_progress: ProgressFn):

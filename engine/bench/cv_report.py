@@ -10,12 +10,13 @@ import numpy as np
 from engine.classes import CLASSES
 from engine.clinic import gate
 from engine.clinic.classify import screen
-from engine.clinic.scans import read_scan
+from engine.data.scans import read_scan
 from engine.errors import InputError
 from engine.hdfs.storage import Storage
 from engine.ml.calibration import calibrated_probabilities, expected_calibration_error, fit_temperature
 from engine.ml.config import TrainConfig
 from engine.ml.layout import fit_layout, layout_distance
+from engine.ml.mri_check import fit_from_rows, scores
 from engine.ml.ood import fit_ood, mahalanobis
 
 
@@ -42,10 +43,11 @@ def _rates(flags: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray]) -> dict:
+def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], check: dict | None = None) -> dict:
     """One fold's figures, with the temperature and every refusal threshold fitted on its inner split only.
     ``layouts``: the layout statistics (:mod:`engine.ml.layout`) of the inner training, inner validation and
-    test scans."""
+    test scans; ``check``: the rows the fold's brain-MRI check is fitted from and its test inputs
+    (:func:`engine.bench.cv._check_rows`), None to leave the check out."""
     temperature = fit_temperature(a["logits_val"], a["y_val"])
     ood = fit_ood(a["feats_train"], a["y_train"], a["feats_val"])
     ood["means"], ood["precision"] = np.asarray(ood["means"]), np.asarray(ood["precision"])
@@ -54,7 +56,11 @@ def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray]) -
     y = a["y_test"]
     probs = calibrated_probabilities(a["logits_test"], temperature)
     distances = mahalanobis(a["feats_test"], ood["means"], ood["precision"])
-    verdicts = [gate.verdict(p, float(d), ood, float(g)) for p, d, g in zip(probs, distances, layout)]
+    mri = np.full(len(y), np.nan)
+    if check is not None:
+        ood["mri_check"] = fit_from_rows(check)
+        mri = scores(check["test"], ood["mri_check"])
+    verdicts = [gate.verdict(p, float(d), ood, float(g), None if np.isnan(m) else float(m)) for p, d, g, m in zip(probs, distances, layout, mri)]
     by_distance = np.array([v.rejected for v in verdicts])
     refused = screened | by_distance
     uncertain = np.array([v.uncertain for v in verdicts]) & ~refused
@@ -73,7 +79,13 @@ def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray]) -
         "errors": int((pred != y).sum()),
         "confusion_matrix": np.bincount(y * len(CLASSES) + pred, minlength=len(CLASSES) ** 2).reshape(len(CLASSES), -1).tolist(),
         "temperature": temperature,
-        "thresholds": {"review": ood["threshold"], "refuse": ood["refuse_threshold"], "layout": ood["layout"]["threshold"]},
+        "thresholds": {
+            "review": ood["threshold"],
+            "refuse": ood["refuse_threshold"],
+            "layout": ood["layout"]["threshold"],
+            "brain_mri_check": ood.get("mri_check", {}).get("threshold"),
+        },
+        "refused_by_brain_mri_check": int(sum(v.reason == gate.NOT_BRAIN_MRI_REASON for v in verdicts)),
         "train_seconds": round(float(a["train_seconds"]), 1),
     }
 

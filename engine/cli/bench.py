@@ -81,7 +81,12 @@ def _refusal(args, settings: Settings) -> tuple[dict, str]:
         f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "
         f"{r['real_from']})"
     ]
-    lines += [f"  {k:<40} refused {v['refused']:>3}/{v['n']:<3} ({v['share']:.0%})" for k, v in r["by_group"].items()]
+    left_out = r.get("by_group_left_out", {})
+    lines.append(f"  {'group':<58} {'refused':>11}   its group left out of the check")
+    for k, v in r["by_group"].items():
+        lo = left_out.get(k)
+        lines.append(f"  {k:<58} {v['refused']:>3}/{v['n']:<3} {v['share']:>4.0%}" + (f"   {lo['refused']:>3}/{lo['n']:<3} {lo['share']:>4.0%}" if lo else ""))
+    lines.append("  false refusals per class: " + ", ".join(f"{c} {v:.1%}" for c, v in r["real_falsely_refused_per_class"].items()))
     lines.append(f"Real held-out scans under each shift ({r['shift_scans']} scans each):")
     lines.append(f"  {'shift':<30} {'refused':>8} {'flagged':>8} {'accuracy of answers':>20}")
     for name, row in r["shifts"].items():

@@ -15,9 +15,10 @@ from PIL import Image
 from engine.classes import CLASSES
 from engine.clinic import classification_log, gate
 from engine.clinic.gate import NO_TUMOUR_CONFIDENT_ABOVE, UNCERTAIN_BELOW, review_reason  # noqa: F401 - part of this module's interface
-from engine.clinic.scans import Scan, read_scan
 from engine.data.pixels import prepare_pil
+from engine.data.scans import Scan, read_scan
 from engine.errors import InputError
+from engine.ml import mri_check
 from engine.ml.calibration import calibrated_probabilities
 from engine.ml.explainer import Explainer
 from engine.ml.inference import LoadedModel
@@ -46,6 +47,7 @@ class Answer:
     reason: str | None = None
     bad_input: bool = False  # the file could not be read at all (CLI exit code 2)
     ood_distance: float | None = None
+    mri_score: float | None = None  # log-odds that this is a brain MRI slice (engine.ml.mri_check)
     technical: dict = dataclasses.field(default_factory=dict)
     burned_in_annotation: bool = False  # the DICOM says text is burnt into the pixels: they may show patient data
     time: str = dataclasses.field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))  # when it was answered
@@ -65,6 +67,7 @@ class Answer:
             "sha256": self.sha256,
             "technical": self.technical,
             "ood_distance": self.ood_distance,
+            "brain_mri_score": self.mri_score,
             "burned_in_annotation": self.burned_in_annotation,
             "time": self.time,
             "model": self.model,
@@ -174,6 +177,8 @@ class Classifier:
             probs = calibrated_probabilities(logits, self.loaded.temperature)
             distances = mahalanobis(feats, self.ood["means"], self.ood["precision"]) if self.ood else None
             layout = layout_distance(layout_stats(batch), self.ood["layout"]) if self.ood and self.ood.get("layout") else None
+            check = self.ood.get("mri_check") if self.ood else None
+            mri_scores = mri_check.scores(mri_check.inputs(feats, batch), check) if check else None
             share = (time.perf_counter() - t0) / len(slots)
             for k, i in enumerate(slots):
                 ans = answers[i]
@@ -181,7 +186,8 @@ class Classifier:
                 ans.probabilities = {c: float(p) for c, p in zip(CLASSES, probs[k])}
                 ans.seconds += share
                 ans.ood_distance = float(distances[k]) if distances is not None else None
-                v = gate.verdict(probs[k], ans.ood_distance, self.ood, None if layout is None else float(layout[k]))
+                ans.mri_score = float(mri_scores[k]) if mri_scores is not None else None
+                v = gate.verdict(probs[k], ans.ood_distance, self.ood, None if layout is None else float(layout[k]), ans.mri_score)
                 ans.rejected, ans.uncertain, ans.reason, ans.label = v.rejected, v.uncertain, v.reason, v.label
                 if not v.rejected:
                     ans.cam = cams[k]  # only an answered scan gets a heat map: a refusal explains nothing

@@ -2,6 +2,7 @@
 refusal. One pure function of the calibrated probabilities and the feature distance, so the clinic and the
 cross-validation (`benchmark cv`) judge scans by the same rules.
 
+First, a check trained on both sides (:mod:`engine.ml.mri_check`) refuses what is not a brain MRI slice at all.
 The feature distance has two thresholds, both fitted on held-out real scans (:mod:`engine.ml.ood`). Beyond the
 first, a scan is unusual for the training data, and unusual real scans exist (a rare view, a strong contrast, a
 large tumour): it is answered and flagged for review. Only far beyond it, where no held-out real scan goes, is it
@@ -30,6 +31,10 @@ UNUSUAL_REASON = (
 NOT_LAID_OUT_REASON = (
     "This does not look like a brain MRI slice: the model finds it unusual and its layout (dark frame, contrast, "
     "symmetry) is unlike any real scan held out from training, so it is refused rather than guessed."
+)
+NOT_BRAIN_MRI_REASON = (
+    "This does not look like a brain MRI slice: a check trained on real brain MRI against CT, ultrasound, nuclear "
+    "medicine, MRI of other body parts and photographs finds it unlike the real scans, so it is refused rather than guessed."
 )
 REFUSED_REASON = (
     "This does not look like the brain MRI slices the model was trained on: it is further from them than any real "
@@ -61,9 +66,12 @@ def refuse_threshold(ood: dict) -> float:
     return float(ood.get("refuse_threshold") or 1.5 * ood["threshold"])
 
 
-def verdict(probs: np.ndarray, distance: float | None, ood: dict | None, layout_distance: float | None = None) -> Verdict:
-    """The verdict on one scan from its calibrated probabilities, feature distance and layout distance (None:
-    no statistics)."""
+def verdict(probs: np.ndarray, distance: float | None, ood: dict | None, layout_distance: float | None = None, mri_score: float | None = None) -> Verdict:
+    """The verdict on one scan from its calibrated probabilities, feature distance, layout distance and brain-MRI
+    score (:mod:`engine.ml.mri_check`; None: no statistics)."""
+    check = (ood or {}).get("mri_check")
+    if check and mri_score is not None and mri_score < check["threshold"]:
+        return Verdict(None, True, False, NOT_BRAIN_MRI_REASON)
     if distance is not None and ood is not None and distance > refuse_threshold(ood):
         return Verdict(None, True, False, REFUSED_REASON)
     layout = (ood or {}).get("layout")

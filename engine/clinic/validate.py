@@ -9,8 +9,8 @@ import numpy as np
 from engine.classes import CLASSES
 from engine.clinic.classify import Classifier
 from engine.clinic.gradcam import overlay
-from engine.clinic.scans import read_scan
 from engine.data.pixels import prepare_pil
+from engine.data.scans import read_scan
 from engine.errors import InputError
 from engine.ml.inference import LoadedModel
 from engine.png import png_bytes

@@ -89,7 +89,7 @@ def finish(settings: Settings, storage: Storage, model, config: TrainConfig, run
     card["model_sha256"] = registry.file_sha256(model_dir / "model.keras")  # checked before every load
     (model_dir / "card.json").write_text(json.dumps(card, indent=1))
     # The refusal threshold comes from real held-out scans.
-    save_ood(model_dir, fit_for_arrays(model, x[train_idx], y[train_idx], x[val_idx]))
+    save_ood(model_dir, fit_for_arrays(model, x[train_idx], y[train_idx], x[val_idx], [paths[i] for i in val_idx]))
     (model_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1, default=str))
     (folder / "val_paths.json").write_text(json.dumps(sorted(paths[i] for i in val_idx)))
     registry.save_model(settings, storage, model_dir, run_id)

@@ -40,6 +40,8 @@ class Explainer:
 
         self._run = run
 
+    pooling = staticmethod(_pooling)
+
     def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cams [n, h, w] in 0..1, features [n, d], logits [n, classes]) for a uint8 batch."""
         import tensorflow as tf

@@ -70,14 +70,36 @@ def load_ood(folder: Path) -> dict | None:
 
 
 def features(model, x: np.ndarray, batch: int = 128) -> np.ndarray:
-    explainer = Explainer(model)
-    return np.concatenate([explainer(x[i : i + batch])[1] for i in range(0, len(x), batch)])
+    return features_of(model)(x, batch)
 
 
-def fit_for_arrays(model, x_train, y_train, x_heldout) -> dict:
-    """The feature-distance statistics and, beside them, the layout statistics (:mod:`engine.ml.layout`)."""
-    stats = fit_ood(features(model, x_train), y_train, features(model, x_heldout))
+def features_of(model):
+    """A function of prepared images to the model's penultimate features (the Explainer's, without its
+    gradient), compiled once."""
+    import keras
+    import tensorflow as tf
+
+    graph = keras.Model(model.inputs, Explainer.pooling(model).output)
+    forward = tf.function(lambda x: graph(x, training=False), reduce_retracing=True)
+
+    def run(x: np.ndarray, batch: int = 128) -> np.ndarray:
+        if not len(x):
+            return np.zeros((0, graph.output.shape[-1]), dtype=np.float32)
+        return np.concatenate([forward(tf.convert_to_tensor(x[i : i + batch])).numpy() for i in range(0, len(x), batch)])
+
+    return run
+
+
+def fit_for_arrays(model, x_train, y_train, x_heldout, heldout_paths: list[str] | None = None) -> dict:
+    """The feature-distance statistics and, beside them, the layout statistics (:mod:`engine.ml.layout`) and the
+    brain-MRI check (:mod:`engine.ml.mri_check`), whose threshold comes from one half of the held-out scans."""
+    from engine.ml.mri_check import fit_mri_check, threshold_half
+
+    run = features_of(model)
+    stats = fit_ood(run(x_train), y_train, run(x_heldout))
     stats["layout"] = fit_layout(layout_stats(x_train), layout_stats(x_heldout))
+    half = threshold_half(heldout_paths) if heldout_paths else np.ones(len(x_heldout), dtype=bool)
+    stats["mri_check"] = fit_mri_check(run, x_train, x_heldout[half])
     return stats
 
 
@@ -101,7 +123,7 @@ def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
     x, y, paths = read_prepared(storage, card["training"]["dataset"], loaded.size)
     val_paths = set(validation_paths(settings, storage, loaded, paths, y))
     is_val = np.array([p in val_paths for p in paths])
-    stats = fit_for_arrays(loaded.model, x[~is_val], y[~is_val], x[is_val])
+    stats = fit_for_arrays(loaded.model, x[~is_val], y[~is_val], x[is_val], [p for p, v in zip(paths, is_val) if v])
     save_ood(loaded.folder, stats)
     if storage.exists(f"{registry.models_root()}/{model_id}"):
         storage.write(f"{registry.models_root()}/{model_id}/ood.json", (loaded.folder / "ood.json").read_bytes(), overwrite=True)

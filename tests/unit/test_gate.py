@@ -10,7 +10,7 @@ from sklearn.datasets import load_sample_images
 
 from engine.clinic import gate
 from engine.clinic.classify import screen
-from engine.clinic.scans import read_scan
+from engine.data.scans import read_scan
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample" / "Training"
 OOD = {"threshold": 16.0, "refuse_threshold": 24.0}
@@ -67,3 +67,16 @@ def test_colour_photos_are_refused_as_colour_images():
     for arr in load_sample_images().images:
         reason = screen(read_scan(_png(Image.fromarray(arr))))
         assert reason and "colour image" in reason
+
+
+CHECK = {**OOD, "mri_check": {"threshold": -1.5}}
+
+
+def test_an_image_the_brain_mri_check_scores_below_its_threshold_is_refused_whatever_its_distance():
+    v = gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK, mri_score=-3.0)  # a head CT sits close to the training scans
+    assert v.rejected and v.label is None and v.reason == gate.NOT_BRAIN_MRI_REASON
+
+
+def test_a_real_scan_the_check_finds_unusual_but_above_its_threshold_is_answered():
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK, mri_score=-1.0).rejected
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK).rejected  # no score: statistics of an older model

@@ -62,7 +62,7 @@ def test_a_dicom_that_says_it_is_not_mri_is_refused_before_the_model_looks():
     from PIL import Image
 
     from engine.clinic.classify import screen
-    from engine.clinic.scans import Scan
+    from engine.data.scans import Scan
 
     img = Image.linear_gradient("L").resize((128, 128))
     assert "nuclear-medicine" in screen(Scan(img, "dicom", {"Modality": "NM"}))

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.bench.shifts import SHIFTS, shifted
 from engine.clinic.classify import screen
-from engine.clinic.scans import read_scan
+from engine.data.scans import read_scan
+from engine.data.shifts import SHIFTS, shifted
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample" / "Training"
 

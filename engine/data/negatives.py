@@ -1,0 +1,174 @@
+"""Real images that are not brain MRI, from packages this project already installs (no download): pydicom's
+sample CT, nuclear-medicine, ultrasound and abdominal MR images, scikit-learn's and scikit-image's photographs,
+microscopy and scanned pages, and synthetic patterns, documents and screenshots. The brain-MRI check (:mod:`engine.ml.mri_check`) learns from them and
+`benchmark refusal` counts what the clinic refuses of them, by group and with each source left out in turn.
+
+Each image is grey, as a screenshot of it arrives: a DICOM header's modality is a separate, earlier test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+
+GROUPS = {
+    "ct": "other modalities: CT",
+    "nm": "other modalities: nuclear medicine",
+    "us": "other modalities: ultrasound",
+    "mr-other": "MRI of other body parts",
+    "other-medical": "other medical images (segmentation masks, test patterns)",
+    "photo-grey": "photographs, grey",
+    "documents": "documents and screenshots",
+    "synthetic": "noise and synthetic patterns",
+}
+
+# pydicom's bundled sample files (pydicom.data.get_testdata_file would download the others): source -> (file, group)
+PYDICOM_SOURCES = {
+    "ct-head": ("J2K_pixelrep_mismatch.dcm", "ct"),
+    "ct-head-windowed": ("693_J2KI.dcm", "ct"),
+    "ct-spine": ("CT_small.dcm", "ct"),
+    "nm-whole-body": ("JPEG2000.dcm", "nm"),
+    "us-lymph-node": ("examples_jpeg2k.dcm", "us"),
+    "us-lymph-node-rgb": ("examples_rgb_color.dcm", "us"),
+    "us-palette": ("examples_palette.dcm", "us"),
+    "us-small": ("ExplVR_BigEnd.dcm", "us"),
+    "mr-abdomen": ("examples_overlay.dcm", "mr-other"),
+    "seg-liver": ("liver_1frame.dcm", "other-medical"),
+    "test-pattern": ("image_dfl.dcm", "other-medical"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Negative:
+    source: str  # one original image: its variants share it, so a check can be tested with the source left out
+    group: str
+    image: Image.Image  # grey
+
+
+def _pydicom_images() -> list[Negative]:
+    import pydicom
+
+    from engine.data.scans import read_dicom
+
+    folder = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
+    out = []
+    for source, (name, group) in PYDICOM_SOURCES.items():
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                out.append(Negative(source, group, read_dicom(f.read()).image))
+    return out
+
+
+# scikit-image's bundled images (no download): file -> group
+SKIMAGE_FILES = {
+    "astronaut.png": "photo-grey",
+    "camera.png": "photo-grey",
+    "chelsea.png": "photo-grey",
+    "coffee.png": "photo-grey",
+    "coins.png": "photo-grey",
+    "moon.png": "photo-grey",
+    "motorcycle_left.png": "photo-grey",
+    "rocket.jpg": "photo-grey",
+    "hubble_deep_field.jpg": "photo-grey",
+    "brick.png": "photo-grey",
+    "grass.png": "photo-grey",
+    "gravel.png": "photo-grey",
+    "clock_motion.png": "photo-grey",
+    "cell.png": "other-medical",
+    "ihc.png": "other-medical",
+    "microaneurysms.png": "other-medical",
+    "retina.jpg": "other-medical",
+    "page.png": "documents",
+    "text.png": "documents",
+    "phantom.png": "synthetic",
+    "horse.png": "synthetic",
+}
+
+
+def _photos() -> list[Negative]:
+    """Photographs (scikit-learn's and scikit-image's), microscopy and fundus images, scanned pages: all grey."""
+    import skimage
+    from sklearn.datasets import load_sample_images
+
+    out = [Negative(f"photo-{name}", "photo-grey", Image.fromarray(arr).convert("L")) for name, arr in zip(("china", "flower"), load_sample_images().images)]
+    folder = os.path.join(os.path.dirname(skimage.__file__), "data")
+    for name, group in SKIMAGE_FILES.items():
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with Image.open(path) as img:
+                out.append(Negative(name.rsplit(".", 1)[0], group, img.convert("L")))
+    return out
+
+
+def _screenshot(j: int, rng: np.random.Generator) -> Image.Image:
+    img = Image.new("RGB", (480, 320), (240, 240, 240) if j % 2 else (30, 30, 36))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((0, 0, 480, 24), fill=(60, 90, 160) if j % 3 else (90, 90, 90))
+    for _ in range(5):
+        x0, y0 = int(rng.integers(0, 380)), int(rng.integers(30, 260))
+        size = (int(rng.integers(60, 200)), int(rng.integers(20, 60)))
+        draw.rectangle((x0, y0, x0 + size[0], y0 + size[1]), outline=(128, 128, 128), fill=tuple(int(v) for v in rng.integers(150, 255, 3)))
+    for line in range(10):
+        draw.text((12, 34 + 26 * line), f"Patient list  item {line}  status ok", fill=(0, 0, 0) if j % 2 else (220, 220, 220))
+    return img.convert("L")
+
+
+def _synthetic(seed: int) -> list[Negative]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for j in range(6):
+        out.append(Negative(f"noise-uniform-{j}", "synthetic", Image.fromarray(rng.integers(0, 256, (224, 224), dtype=np.uint8))))
+        out.append(Negative(f"noise-gauss-{j}", "synthetic", Image.fromarray(np.clip(rng.normal(120, 40, (224, 224)), 0, 255).astype(np.uint8))))
+        g = np.tile(np.linspace(0, 255, 224, dtype=np.float32), (224, 1))
+        out.append(Negative(f"gradient-{j}", "synthetic", Image.fromarray(np.rot90(g, j % 4).astype(np.uint8))))
+        c = (np.indices((224, 224)).sum(axis=0) // (8 + 4 * j)) % 2 * 255
+        out.append(Negative(f"checker-{j}", "synthetic", Image.fromarray(c.astype(np.uint8))))
+        img = Image.new("L", (224, 224), int(rng.integers(0, 60)))
+        draw = ImageDraw.Draw(img)
+        for _ in range(8):
+            x0, y0 = rng.integers(0, 180, 2)
+            draw.ellipse([int(x0), int(y0), int(x0 + rng.integers(20, 80)), int(y0 + rng.integers(20, 80))], fill=int(rng.integers(80, 255)))
+        out.append(Negative(f"shapes-{j}", "synthetic", img))
+        page = Image.new("L", (224, 224), 255)
+        draw = ImageDraw.Draw(page)
+        for line in range(12):
+            draw.text((8, 8 + 17 * line), f"Lorem ipsum dolor {j}-{line} sit amet", fill=0)
+        out.append(Negative(f"text-{j}", "documents", page))
+        out.append(Negative(f"screenshot-{j}", "documents", _screenshot(j, rng)))
+    return out
+
+
+def negatives(seed: int = 0) -> list[Negative]:
+    """Every source image once."""
+    return _pydicom_images() + _photos() + _synthetic(seed)
+
+
+def variant(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """One random view of an image as it might be uploaded: a crop, a turn, a flip, a gamma, an odd shape."""
+    w, h = img.size
+    scale = float(rng.uniform(0.5, 1.0))
+    cw, ch = max(8, int(w * scale)), max(8, int(h * scale))
+    x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    out = img.crop((x0, y0, x0 + cw, y0 + ch)).rotate(float(rng.uniform(-30, 30)), fillcolor=0)
+    if rng.random() < 0.5:
+        out = ImageOps.mirror(out)
+    grey = out.convert("L")
+    gamma = float(rng.uniform(0.6, 1.6))
+    grey = grey.point([round(255 * (v / 255) ** gamma) for v in range(256)])
+    grey = ImageEnhance.Contrast(grey).enhance(float(rng.uniform(0.7, 1.4)))
+    side = int(rng.integers(128, 512))
+    return grey.resize((side, int(side * rng.uniform(0.6, 1.4))))
+
+
+def with_variants(items: list[Negative], per_source: int, seed: int = 0) -> list[Negative]:
+    """Each source as it is (in grey) and ``per_source`` random variants of it."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for item in items:
+        out.append(item)
+        out += [Negative(item.source, item.group, variant(item.image, rng)) for _ in range(per_source)]
+    return out

@@ -1,0 +1,45 @@
+"""The brain-MRI check's network and threshold: it refuses only what it finds more likely not a brain MRI AND
+below what 99.8% of held-out real scans reach; a left-out source is really left out."""
+
+import numpy as np
+
+from engine.data.negatives import negatives
+from engine.ml import mri_check
+
+
+def _rows(seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "pos": rng.normal(1.0, 1.0, (400, 5)),
+        "neg": np.concatenate([rng.normal(-2.0, 1.0, (100, 5)), rng.normal(-1.0, 0.5, (100, 5))]),
+        "neg_sources": np.array(["a"] * 100 + ["b"] * 100),
+        "heldout": rng.normal(1.0, 1.0, (1000, 5)),
+    }
+
+
+def test_the_threshold_keeps_all_but_the_quantile_of_held_out_real_scans_and_is_never_positive():
+    rows = _rows()
+    fitted = mri_check.fit_from_rows(rows)
+    held = mri_check.scores(rows["heldout"], fitted)
+    assert fitted["threshold"] <= 0.0
+    assert (held < fitted["threshold"]).mean() <= mri_check.CHECK_QUANTILE + 1e-9
+    assert (mri_check.scores(rows["neg"], fitted) < fitted["threshold"]).mean() > 0.5
+
+
+def test_a_left_out_source_is_not_learnt_from():
+    fitted = mri_check.fit_from_rows(_rows(), leave_out="b")
+    assert fitted["negative_sources"] == ["a"]
+
+
+def test_the_held_out_half_is_fixed_by_path_and_about_half():
+    paths = [f"/data/x/{i}.jpg" for i in range(2000)]
+    half = mri_check.threshold_half(paths)
+    assert 0.45 < half.mean() < 0.55
+    assert (mri_check.threshold_half(paths[::-1]) == half[::-1]).all()
+
+
+def test_inputs_have_a_fixed_width_for_any_image():
+    x = np.stack([mri_check.negative_arrays(64, 1, per_source=0)[0][0]] * 2)
+    rows = mri_check.inputs(np.zeros((2, 3)), x)
+    assert rows.shape == (2, 3 + 7)
+    assert len(negatives()) > 50

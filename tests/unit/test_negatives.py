@@ -1,0 +1,24 @@
+"""The negative library holds real images of every group `benchmark refusal` reports, decoded from the packages'
+own files (no download), and its variants stay grey images of a sane size."""
+
+from engine.data.negatives import GROUPS, negatives, with_variants
+
+
+def test_every_group_has_real_sources_and_each_source_is_one_image():
+    items = negatives()
+    groups = {n.group for n in items}
+    assert groups == set(GROUPS), f"groups without a source: {set(GROUPS) - groups}"
+    sources = [n.source for n in items]
+    assert len(sources) == len(set(sources))
+    for must in ("ct-head", "ct-spine", "nm-whole-body", "us-lymph-node", "mr-abdomen", "photo-flower", "camera"):
+        assert must in sources
+
+
+def test_variants_keep_the_source_and_are_grey_views_of_bounded_size():
+    items = negatives()[:5]
+    out = with_variants(items, 3, seed=2)
+    assert len(out) == 4 * len(items)
+    assert [n.source for n in out[:4]] == [items[0].source] * 4
+    for n in out:
+        n.image.convert("L")
+        assert 8 <= min(n.image.size) and max(n.image.size) <= 1024
