@@ -4,6 +4,7 @@ carry (false refusals, flagged for review, accuracy of the answers), and images 
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 from PIL import Image
@@ -124,6 +125,8 @@ def benchmark_refusal(
     rng = np.random.default_rng(0)
     shift_sample = [real[i] for i in sorted(rng.choice(len(real), min(shift_limit, len(real)), replace=False))]
     result = {
+        "kind": "refusal",
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "model": clf.model_id,
         "non_mri": len(uploads),
         "non_mri_refused": int(sum(refused)),
