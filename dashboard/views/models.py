@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts_ml, cv_view, reference_view, state
+from dashboard import charts_ml, cv_view, reference_view, refusal_view, state
 from dashboard.ui import guarded, plain
 from engine.ml import registry
 from engine.ml.intended_use import intended_use
@@ -87,5 +87,7 @@ for col, model_id in zip(cols, chosen):
 
 st.divider()
 cv_view.cv_section()
+st.divider()
+refusal_view.refusal_section()
 st.divider()
 reference_view.adapt_section()

@@ -128,6 +128,7 @@ def benchmark_refusal(
         "kind": "refusal",
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "model": clf.model_id,
+        "dataset": clf.loaded.card["training"]["dataset"],
         "non_mri": len(uploads),
         "non_mri_refused": int(sum(refused)),
         "non_mri_refused_share": sum(refused) / len(uploads),

@@ -73,9 +73,12 @@ def _classify(args, settings: Settings) -> tuple[dict, str]:
 
 
 def _refusal(args, settings: Settings) -> tuple[dict, str]:
+    from engine.bench.preprocess import save_benchmark
     from engine.bench.refusal import benchmark_refusal
 
-    r = benchmark_refusal(settings, Storage(settings), args.model)
+    storage = Storage(settings)
+    r = benchmark_refusal(settings, storage, args.model)
+    save_benchmark(settings, storage, r)  # the Models page shows it
     lines = [
         f"{r['model']}: refused {r['non_mri_refused']} of {r['non_mri']} non-MRI images ({r['non_mri_refused_share']:.1%}); "
         f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "

@@ -183,6 +183,20 @@ class CrossValidationRequest(DatasetRequest):
 
 
 @dataclasses.dataclass(frozen=True)
+class RefusalRequest(Request):
+    """`benchmark refusal`: what the gate refuses of images that are not brain MRI, and of real scans under shifts."""
+
+    kind: ClassVar[str] = "benchmark-refusal"
+    model: str = ""  # "" = the default model
+
+    def argv(self) -> list[str]:
+        return ["benchmark", "refusal"] + (["--model", self.model] if self.model else [])
+
+    def title(self) -> str:
+        return "Measure what the gate refuses"
+
+
+@dataclasses.dataclass(frozen=True)
 class EvaluateRequest(Request):
     """A model measured on a hospital's own labelled scans: an HDFS dataset, or an uploaded zip of class folders."""
 

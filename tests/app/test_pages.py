@@ -109,3 +109,15 @@ def test_models_page_shows_what_transfer_buys(app):
     assert not app.exception, app.exception
     assert any(h.value == "What transfer buys" for h in app.subheader)
     assert any("labelled scans per class" in m.value for m in app.markdown)
+
+
+def test_models_page_shows_what_the_gate_refuses(app):
+    """The shipped refusal measurement shows on first open: by group (with the group left out of the check) and
+    under each shift, with a button that starts the measurement as a job."""
+    app.switch_page("views/models.py")
+    app.run()
+    assert not app.exception, app.exception
+    assert any(h.value == "What the gate refuses" for h in app.subheader)
+    assert any(m.label == "Not brain MRI, refused" for m in app.metric)
+    assert any(m.label == "Weakest kind the check never saw" for m in app.metric)
+    assert any(b.label == "Start the measurement" for b in app.button)
