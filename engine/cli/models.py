@@ -139,7 +139,10 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
         from engine.ml.ood import fit_model_ood
 
         r = fit_model_ood(settings, storage, args.model_id)
-        return r, f"{args.model_id}: refusal threshold {r['threshold']:.2f} (held-out median {r['heldout_median']:.2f})."
+        return r, (
+            f"{args.model_id}: review beyond distance {r['threshold']:.2f} (held-out median {r['heldout_median']:.2f}), refuse beyond "
+            f"{r['refuse_threshold']:.2f}; layout threshold {r['layout_threshold']:.2f}; brain-MRI check refuses below {r['brain_mri_threshold']:.2f}."
+        )
     if args.action == "ship":
         target = registry.ship(settings, storage, args.model_id)
         return {"shipped": str(target)}, f"Copied {args.model_id} to {target} (commit it to make it the default)."

@@ -131,6 +131,9 @@ def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
     return {
         "model": model_id,
         "threshold": stats["threshold"],
+        "refuse_threshold": stats["refuse_threshold"],
+        "layout_threshold": stats["layout"]["threshold"],
+        "brain_mri_threshold": stats["mri_check"]["threshold"],
         "heldout_median": stats["heldout_median"],
         "quantile": stats["quantile"],
         "dataset": card["training"]["dataset"],
