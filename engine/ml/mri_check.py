@@ -44,6 +44,7 @@ def shifted_arrays(x: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     from engine.data.pixels import prepare_pil
     from engine.data.scans import read_scan
     from engine.data.shifts import shifted
+    from engine.errors import InputError
 
     size, channels = x.shape[1], x.shape[3]
     rng = np.random.default_rng(seed)
@@ -51,7 +52,10 @@ def shifted_arrays(x: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     out = []
     for i in picked:
         for _, data in shifted(Image.fromarray(x[i].mean(axis=-1).astype(np.uint8))):
-            out.append(prepare_pil(read_scan(data).image, size, channels))
+            try:
+                out.append(prepare_pil(read_scan(data).image, size, channels))
+            except InputError:  # a crop of a tiny prepared image falls under the smallest upload: the clinic refuses it first
+                continue
     return np.stack(out) if out else np.zeros((0, *x.shape[1:]), dtype=np.uint8)
 
 

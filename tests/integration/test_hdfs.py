@@ -11,7 +11,7 @@ from engine.errors import NotFoundError, StorageError
 from engine.hdfs import probes
 from engine.hdfs.storage import Storage
 from engine.settings import load_settings
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for
 
 ENGINE = [sys.executable, "-m", "engine"]
 
@@ -38,6 +38,9 @@ def test_multi_block_file_has_two_replicas_per_block(storage, hdfs_root, hdfs_cl
     path = f"{hdfs_root}/big.bin"
     data = os.urandom(int(hdfs_cluster.block_size * 2.5))
     storage.write(path, data)
+    # A write pipeline that loses a DataNode goes on with fewer (HDFS's replace-datanode-on-failure default for
+    # small clusters) and the NameNode re-replicates soon after: "two replicas" is a state the cluster reaches.
+    wait_for(lambda: all(len(set(b["hosts"])) == 2 for b in storage.blocks(path)["blocks"]), 120, "two replicas of every block")
     info = storage.blocks(path)
     assert info["length"] == len(data)
     assert info["replication"] == 2
