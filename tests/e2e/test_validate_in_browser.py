@@ -30,6 +30,8 @@ def test_validate_a_zip_of_class_folders(page, dashboard_url, artifacts, tmp_pat
     body = wait_for_text(page, "Report (PDF)", 180)
     assert "Accuracy of the answers" in body and "Flagged for review" in body
     assert page.locator('[data-testid="stDataFrame"]').count() == 1, "the per-class table"
+    # plotly draws after the text arrives, later still on a loaded machine: wait for the second chart
+    page.locator(".js-plotly-plot").nth(1).wait_for(state="attached", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 2, "the confusion matrix and the reliability diagram"
     assert "Every scan (CSV)" in body
     assert not list((settings.run_dir / "uploads").glob("*.zip")), "the uploaded zip is deleted once read"
