@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from engine.classes import CLASSES
+from engine.data.shifts import jpeg_bytes
 from engine.hdfs.storage import Storage
 from engine.png import png_bytes
 from engine.settings import Settings
@@ -37,19 +38,13 @@ def negative_uploads(variants: int = 4, seed: int = 1) -> list[dict]:
     ]
     colour = [(f"photo-{i}", Image.fromarray(a)) for i, a in enumerate(load_sample_images().images)]
     colour += [(name, Image.open(os.path.join(os.path.dirname(skimage.__file__), "data", name)).convert("RGB")) for name in COLOUR_PHOTOS]
-    out += [{"name": f"{n}.jpg", "data": _jpeg(img), "source": n, "group": COLOUR_GROUP, "grey": False} for n, img in colour]
+    out += [{"name": f"{n}.jpg", "data": jpeg_bytes(img, 90), "source": n, "group": COLOUR_GROUP, "grey": False} for n, img in colour]
     folder = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
     for source, (name, _) in PYDICOM_SOURCES.items():
         if os.path.exists(os.path.join(folder, name)):
             with open(os.path.join(folder, name), "rb") as f:
                 out.append({"name": name, "data": f.read(), "source": source, "group": DICOM_GROUP, "grey": False})
     return out
-
-
-def _jpeg(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=90)
-    return buf.getvalue()
 
 
 def _by_group(uploads: list[dict], refused: list[bool]) -> dict:
@@ -115,7 +110,8 @@ def benchmark_refusal(
     uploads = negative_uploads()
     answers = clf.classify([(u["name"], u["data"]) for u in uploads])
     refused = [a.rejected for a in answers]
-    paths = validation_paths(settings, storage, clf.loaded)
+    x, y, all_paths = read_prepared(storage, clf.loaded.card["training"]["dataset"], clf.loaded.size)  # read once, used twice
+    paths = validation_paths(settings, storage, clf.loaded, all_paths, y)
     unseen = [p for p, half in zip(paths, threshold_half(paths)) if not half][:real_limit]
     manifest = datasets.read_manifest(storage, clf.loaded.card["training"]["dataset"]).set_index("path")
     real = [(p, storage.read(p), CLASSES.index(manifest.loc[p, "class"])) for p in unseen]
@@ -145,7 +141,6 @@ def benchmark_refusal(
         "shift_scans": len(shift_sample),
     }
     if leave_out and clf.ood and clf.ood.get("mri_check"):
-        x, y, all_paths = read_prepared(storage, clf.loaded.card["training"]["dataset"], clf.loaded.size)
         held = set(paths)
         is_val = np.array([p in held for p in all_paths])
         in_threshold_half = threshold_half([p for p, v in zip(all_paths, is_val) if v])

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from engine.png import png_bytes
 
 
-def _jpeg(img: Image.Image, quality: int) -> bytes:
+def jpeg_bytes(img: Image.Image, quality: int) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
@@ -95,9 +95,9 @@ def _dicom(img: Image.Image) -> bytes:
 
 SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
     "none (PNG)": lambda im: png_bytes(im),
-    "JPEG quality 30": lambda im: _jpeg(im, 30),
-    "JPEG quality 60": lambda im: _jpeg(im, 60),
-    "JPEG quality 95": lambda im: _jpeg(im, 95),
+    "JPEG quality 30": lambda im: jpeg_bytes(im, 30),
+    "JPEG quality 60": lambda im: jpeg_bytes(im, 60),
+    "JPEG quality 95": lambda im: jpeg_bytes(im, 95),
     "gamma 0.6": lambda im: png_bytes(_gamma(im, 0.6)),
     "gamma 1.5": lambda im: png_bytes(_gamma(im, 1.5)),
     "contrast 0.6": lambda im: png_bytes(ImageEnhance.Contrast(im).enhance(0.6)),

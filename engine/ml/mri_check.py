@@ -59,14 +59,12 @@ def shifted_arrays(x: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     return np.stack(out) if out else np.zeros((0, *x.shape[1:]), dtype=np.uint8)
 
 
-def negative_arrays(
-    size: int, channels: int, per_source: int = NEGATIVE_VARIANTS, seed: int = 0, leave_out: str | None = None
-) -> tuple[np.ndarray, list[str], list[str]]:
+def negative_arrays(size: int, channels: int, per_source: int = NEGATIVE_VARIANTS, seed: int = 0) -> tuple[np.ndarray, list[str], list[str]]:
     """(prepared images, source, group) of the negative library with ``per_source`` variants each."""
     from engine.data.negatives import negatives, with_variants
     from engine.data.pixels import prepare_pil
 
-    items = [n for n in with_variants(negatives(seed), per_source, seed) if n.source != leave_out]
+    items = with_variants(negatives(seed), per_source, seed)
     x = np.stack([prepare_pil(n.image, size, channels) for n in items])
     return x, [n.source for n in items], [n.group for n in items]
 

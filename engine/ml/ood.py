@@ -69,10 +69,6 @@ def load_ood(folder: Path) -> dict | None:
     return stats
 
 
-def features(model, x: np.ndarray, batch: int = 128) -> np.ndarray:
-    return features_of(model)(x, batch)
-
-
 def features_of(model):
     """A function of prepared images to the model's penultimate features (the Explainer's, without its
     gradient), compiled once."""
