@@ -33,8 +33,10 @@ WEIGHT_DECAY = 1e-2
 
 
 def threshold_half(paths: list[str]) -> np.ndarray:
-    """True for the held-out scans whose scores set the threshold: a fixed half, by a hash of the path."""
-    return np.array([int(hashlib.sha1(p.encode()).hexdigest()[:8], 16) % 2 == 0 for p in paths], dtype=bool)
+    """True for the held-out scans whose scores set the threshold: a fixed half, by a hash of the path (all of
+    them when a tiny split hashes wholly to the other half: a threshold needs scans)."""
+    half = np.array([int(hashlib.sha1(p.encode()).hexdigest()[:8], 16) % 2 == 0 for p in paths], dtype=bool)
+    return half if half.any() else np.ones(len(paths), dtype=bool)
 
 
 def shifted_arrays(x: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
@@ -101,6 +103,9 @@ def scores(rows: np.ndarray, fitted: dict) -> np.ndarray:
 
 
 def fit_threshold(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) -> float:
+    """The lower of log-odds 0 and the quantile of held-out real scans; 0 alone when there are none to ask."""
+    if len(heldout_scores) == 0:
+        return 0.0
     return float(min(0.0, np.quantile(heldout_scores, quantile)))
 
 

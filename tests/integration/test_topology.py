@@ -66,7 +66,11 @@ def test_files_read_byte_identical_while_a_whole_rack_is_stopped(managed, storag
             return all(len([h for h in b["hosts"] if h not in members]) >= managed.replication for b in blocks)
 
         # The NameNode re-replicates every block the rack held, not only this test's: allow for a full cluster.
-        wait_for(restored, 300, "the NameNode to restore every block's replicas on the racks that remain")
+        try:
+            wait_for(restored, 300, "the NameNode to restore every block's replicas on the racks that remain")
+        except AssertionError as exc:  # say where the blocks are and what the NameNode counts, to tell why
+            hosts = {path: [b["hosts"] for b in storage.blocks(path)["blocks"]] for path in files}
+            raise AssertionError(f"{exc}; stopped {members}; blocks {hosts}; {probes.replication_state(managed)}") from None
         print(f"\n{rack} stopped: declared dead after {dead_s:.1f} s, replication restored after {time.monotonic() - t0:.1f} s")
         for path, data in files.items():
             assert storage.read(path) == data

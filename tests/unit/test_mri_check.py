@@ -36,6 +36,8 @@ def test_the_held_out_half_is_fixed_by_path_and_about_half():
     half = mri_check.threshold_half(paths)
     assert 0.45 < half.mean() < 0.55
     assert (mri_check.threshold_half(paths[::-1]) == half[::-1]).all()
+    odd = [p for p, h in zip(paths, half) if not h][:3]
+    assert mri_check.threshold_half(odd).all(), "a split wholly in the other half still gives the threshold scans"
 
 
 def test_inputs_have_a_fixed_width_for_any_image():
@@ -43,3 +45,9 @@ def test_inputs_have_a_fixed_width_for_any_image():
     rows = mri_check.inputs(np.zeros((2, 3)), x)
     assert rows.shape == (2, 3 + 7)
     assert len(negatives()) > 50
+
+
+def test_no_held_out_scores_leaves_the_plain_log_odds_boundary():
+    assert mri_check.fit_threshold(np.array([])) == 0.0
+    assert mri_check.fit_threshold(np.array([3.0, 4.0])) == 0.0
+    assert mri_check.fit_threshold(np.array([-2.0] * 10 + [5.0] * 990)) == -2.0
