@@ -10,7 +10,7 @@ from engine.data.pixels import DEFAULT_SIZE
 from engine.hdfs.storage import Storage
 from engine.jobs.requests import SPARK_METHODS, train_flag
 from engine.ml.config import TrainConfig, TrainingMode
-from engine.ml.models import Architecture
+from engine.ml.models import Architecture, Augmentation
 from engine.settings import Settings
 from engine.textutil import human_bytes
 
@@ -196,8 +196,14 @@ TRAIN_HELP = {  # the defaults and choices come from TrainConfig and its enums; 
     "init_from": "adapt a registered model: start from its weights (its architecture and input size)",
     "threads": "TensorFlow threads per worker (0: cores / workers)",
     "limit": "use only the first N images (0: all)",
+    "augmentation": "training augmentation: standard, or wide (also zoom out to half size, brightness, stronger contrast)",
 }
-TRAIN_CHOICES = {"arch": [str(a) for a in Architecture], "mode": [str(m) for m in TrainingMode], "frequency": ["epoch", "batch"]}
+TRAIN_CHOICES = {
+    "arch": [str(a) for a in Architecture],
+    "mode": [str(m) for m in TrainingMode],
+    "frequency": ["epoch", "batch"],
+    "augmentation": [str(a) for a in Augmentation],
+}
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from engine.data.pixels import DEFAULT_SIZE
 from engine.errors import InputError
-from engine.ml.models import Architecture
+from engine.ml.models import Architecture, Augmentation
 
 
 class TrainingMode(StrEnum):
@@ -34,6 +34,7 @@ class TrainConfig:
     # epochs, almost none, yet 0.05 (~40%) trained no better model on kaggle-train (README, the shipped model).
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05  # softens one-hot targets; helps calibration
+    augmentation: str = Augmentation.STANDARD  # standard | wide (also zoom out to half size, brightness, contrast)
     val_fraction: float = 0.1  # share of duplicate groups held out for validation
     seed: int = 42  # split, weights and augmentation
     frequency: str = "epoch"  # Elephas weight exchange: epoch | batch
@@ -49,6 +50,8 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         if self.arch not in set(Architecture):
             raise InputError(f"--arch {self.arch!r} is unknown; use one of {[str(a) for a in Architecture]}.")
+        if self.augmentation not in set(Augmentation):
+            raise InputError(f"--augmentation {self.augmentation!r} is unknown; use one of {[str(a) for a in Augmentation]}.")
         if self.mode not in set(TrainingMode):
             raise InputError(f"--mode {self.mode!r} is unknown; use one of {[str(m) for m in TrainingMode]}.")
         if self.epochs < 1 or self.batch_size < 1 or self.workers < 1:

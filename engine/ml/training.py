@@ -133,4 +133,4 @@ def build_model(config: TrainConfig, init_folder: Path | None = None):
         return keras.models.load_model(init_folder / "model.keras", compile=False)
     if config.arch == Architecture.RESNET50:
         return build_resnet50(config.size, 3, None if config.weights == "none" else config.weights)
-    return build_compact(config.size, 1, seed=config.seed)
+    return build_compact(config.size, 1, seed=config.seed, kind=config.augmentation)

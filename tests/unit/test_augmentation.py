@@ -1,0 +1,29 @@
+"""The training augmentation recipes: wide zooms out further and changes brightness; an unknown one is refused."""
+
+import numpy as np
+import pytest
+
+from engine.errors import InputError
+from engine.ml.config import TrainConfig
+from engine.ml.models import Augmentation, augmentation
+
+
+def test_an_unknown_augmentation_is_refused():
+    with pytest.raises(InputError, match="--augmentation 'heavy' is unknown"):
+        TrainConfig(dataset="d", augmentation="heavy").validate()
+    assert TrainConfig(dataset="d", augmentation="wide").validate().augmentation == Augmentation.WIDE
+
+
+def test_wide_zooms_out_to_black_borders_and_standard_stays_near_full_size():
+    from keras import layers
+
+    image = np.ones((32, 64, 64, 1), dtype="float32") * 0.5  # a flat grey "scan": any black is padding
+    black, brightness = {}, {}
+    for kind in Augmentation:
+        steps = augmentation(seed=3, kind=kind)
+        zoom = next(layer for layer in steps.layers if isinstance(layer, layers.RandomZoom))
+        black[kind] = float((np.asarray(zoom(image, training=True)) < 0.02).mean())
+        brightness[kind] = any(isinstance(layer, layers.RandomBrightness) for layer in steps.layers)
+        assert np.asarray(steps(image, training=False)).tolist() == image.tolist(), "inference sees the image as it is"
+    assert black[Augmentation.WIDE] > 0.1 > black[Augmentation.STANDARD]
+    assert brightness == {Augmentation.STANDARD: False, Augmentation.WIDE: True}
