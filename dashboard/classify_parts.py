@@ -55,6 +55,8 @@ def show_answer(answer, card: dict, key: str) -> None:
             opacity = st.slider("Opacity", 0.0, 1.0, 0.45, 0.05, key=f"{key}.opacity") if show_cam else 0.0
             img = overlay(answer.grey, answer.cam, opacity) if show_cam else answer.grey
             st.image(png_bytes(img.resize((384, 384))), width=384)
+        if answer.reframed:
+            st.caption("The scan sat small in a wide black frame; it was cut to the square shown, as the training scans are framed, before the model looked.")
         if answer.technical:
             st.caption(plain(" · ".join(f"{k}: {v}" for k, v in answer.technical.items())))
         if answer.burned_in_annotation:

@@ -54,7 +54,7 @@ def refusal_section() -> None:
         "export or a screenshot did to it. Images that are not brain MRI: real CT, bone-scan, ultrasound and abdominal "
         "MR images, photographs, microscopy, documents and patterns, each group also judged by a check that never "
         "learnt from it (the honest figure for a kind of image it has not met). Real scans: ones neither the model "
-        "nor the thresholds saw, as they are and under 22 shifts."
+        "nor the thresholds saw, as they are and under 23 shifts."
     )
     with st.expander("Measure it for the default model", icon=":material/rule:"):
         st.caption("About ten minutes on 2 cores: it decodes some 3,000 uploads and refits the check once per group.")

@@ -15,6 +15,7 @@ from PIL import Image
 from engine.classes import CLASSES
 from engine.clinic import classification_log, gate
 from engine.clinic.gate import NO_TUMOUR_CONFIDENT_ABOVE, UNCERTAIN_BELOW, review_reason  # noqa: F401 - part of this module's interface
+from engine.data.framing import reframe
 from engine.data.pixels import prepare_pil
 from engine.data.scans import Scan, read_scan
 from engine.errors import InputError
@@ -50,6 +51,7 @@ class Answer:
     mri_score: float | None = None  # log-odds that this is a brain MRI slice (engine.ml.mri_check)
     technical: dict = dataclasses.field(default_factory=dict)
     burned_in_annotation: bool = False  # the DICOM says text is burnt into the pixels: they may show patient data
+    reframed: bool = False  # a dark frame wider than any training scan's was cut away before the model looked
     time: str = dataclasses.field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))  # when it was answered
     model: str | None = None  # id of the model that answered (None: refused before any model looked)
     grey: Image.Image | None = None
@@ -69,6 +71,7 @@ class Answer:
             "ood_distance": self.ood_distance,
             "brain_mri_score": self.mri_score,
             "burned_in_annotation": self.burned_in_annotation,
+            "reframed": self.reframed,
             "time": self.time,
             "model": self.model,
         }
@@ -126,6 +129,8 @@ def read_uploads(items: list[tuple[str, bytes | InputError]], frame: int | None 
             ans.technical, ans.burned_in_annotation, ans.grey = scan.technical, scan.burned_in_annotation, scan.image
             ans.reason = screen(scan)
             ans.rejected = ans.reason is not None
+            if not ans.rejected:  # the page, the heat map and the PDF show what the model saw
+                ans.grey, ans.reframed = reframe(scan.image)
         except InputError as err:
             ans.rejected, ans.bad_input, ans.reason = True, True, _sentence(str(err))
         except Exception as err:  # noqa: BLE001 - one hostile file must not cost the others their answers

@@ -65,6 +65,14 @@ def _pad(img: Image.Image, share: float) -> Image.Image:
     return ImageOps.expand(img, border=(int(w * share), int(h * share)), fill=0)
 
 
+def _letterbox(img: Image.Image, aspect: float = 16 / 9) -> Image.Image:
+    """The scan as a screenshot of a wide viewer shows it: full height, black bars left and right."""
+    w, h = img.size
+    viewer = Image.new(img.mode, (round(h * aspect), h))
+    viewer.paste(img, ((viewer.width - w) // 2, 0))
+    return viewer
+
+
 def _sixteen_bit(img: Image.Image) -> bytes:
     arr = np.asarray(img.convert("L")).astype(np.uint16) * 257
     return png_bytes(Image.fromarray(arr))
@@ -114,6 +122,7 @@ SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
     "128 px": lambda im: png_bytes(im.resize((128, 128))),
     "1024 px": lambda im: png_bytes(im.resize((1024, 1024))),
     "non-square 640x480": lambda im: png_bytes(im.resize((640, 480))),
+    "16:9 viewer screenshot (black bars)": lambda im: png_bytes(_letterbox(im)),
     "16-bit PNG": _sixteen_bit,
     "DICOM MR, 12-bit, windowed": _dicom,
 }

@@ -43,6 +43,7 @@ def shifted_arrays(x: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     """Every shift of :mod:`engine.data.shifts` applied to ``count`` prepared scans, decoded as an upload is."""
     from PIL import Image
 
+    from engine.data.framing import reframe
     from engine.data.pixels import prepare_pil
     from engine.data.scans import read_scan
     from engine.data.shifts import shifted
@@ -55,7 +56,7 @@ def shifted_arrays(x: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     for i in picked:
         for _, data in shifted(Image.fromarray(x[i].mean(axis=-1).astype(np.uint8))):
             try:
-                out.append(prepare_pil(read_scan(data).image, size, channels))
+                out.append(prepare_pil(reframe(read_scan(data).image)[0], size, channels))  # as the clinic reads it
             except InputError:  # a crop of a tiny prepared image falls under the smallest upload: the clinic refuses it first
                 continue
     return np.stack(out) if out else np.zeros((0, *x.shape[1:]), dtype=np.uint8)
@@ -63,11 +64,12 @@ def shifted_arrays(x: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
 
 def negative_arrays(size: int, channels: int, per_source: int = NEGATIVE_VARIANTS, seed: int = 0) -> tuple[np.ndarray, list[str], list[str]]:
     """(prepared images, source, group) of the negative library with ``per_source`` variants each."""
+    from engine.data.framing import reframe
     from engine.data.negatives import negatives, with_variants
     from engine.data.pixels import prepare_pil
 
     items = with_variants(negatives(seed), per_source, seed)
-    x = np.stack([prepare_pil(n.image, size, channels) for n in items])
+    x = np.stack([prepare_pil(reframe(n.image)[0], size, channels) for n in items])  # as the clinic reads an upload
     return x, [n.source for n in items], [n.group for n in items]
 
 

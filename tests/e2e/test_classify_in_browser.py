@@ -39,6 +39,17 @@ def test_jpeg_gets_an_answer(page, dashboard_url, artifacts):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_a_screenshot_letterboxed_in_a_wide_viewer_is_answered_on_its_square(page, dashboard_url, artifacts, tmp_path):
+    scan = Image.open(sample_files("glioma", 1)[0]).convert("L")
+    viewer = Image.new("L", (scan.height * 16 // 9, scan.height))
+    viewer.paste(scan, ((viewer.width - scan.width) // 2, 0))
+    shot = tmp_path / "viewer-screenshot.png"
+    viewer.save(shot)
+    text = upload(page, dashboard_url, shot, artifacts, "classify-letterboxed.png")
+    assert "it was cut to the square shown" in text
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_dicom_gets_an_answer_without_patient_data(page, dashboard_url, artifacts):
     text = upload(page, dashboard_url, get_testdata_file("MR_small.dcm"), artifacts, "classify-dicom.png")
     assert "Modality: MR" in text

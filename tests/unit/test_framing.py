@@ -1,0 +1,64 @@
+"""Re-framing touches only uploads framed unlike every training scan: a slice shown small in a black viewport is
+cut back to a training-like square, a scan framed like the training scans is returned as it is."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from engine.data.framing import SPAN_BELOW, TARGET_SPAN, content_box, reframe
+
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample" / "Training"
+SCANS = sorted(SAMPLE.glob("*/*"))
+
+pytestmark = pytest.mark.unit
+
+
+def _span(img: Image.Image) -> float:
+    left, top, right, bottom = content_box(img)
+    return max((right - left) / img.width, (bottom - top) / img.height)
+
+
+@pytest.mark.parametrize("path", SCANS, ids=lambda p: p.name)
+def test_shipped_sample_scans_are_left_as_they_are(path):
+    scan = Image.open(path).convert("L")
+    out, cut = reframe(scan)
+    assert not cut and out is scan
+    # the same scan 25% padded on every side is re-framed to about the median training span
+    padded = ImageOps.expand(scan, border=(scan.width // 4, scan.height // 4), fill=0)
+    if _span(padded) < SPAN_BELOW:
+        out, cut = reframe(padded)
+        assert cut and out.width == out.height
+        assert abs(_span(out) - TARGET_SPAN) < 0.03
+
+
+def test_a_square_scan_letterboxed_in_a_wide_viewport_is_cut_back_to_a_square_holding_all_of_it():
+    scan = Image.open(SCANS[0]).convert("L").resize((300, 300))
+    viewer = Image.new("L", (640, 360))
+    viewer.paste(scan, (170, 30))
+    out, cut = reframe(viewer)
+    assert cut and out.size == (360, 360)
+    assert np.asarray(out, dtype=np.int64).sum() == np.asarray(scan, dtype=np.int64).sum()
+
+
+def test_a_stretched_scan_whose_content_is_wider_than_its_height_is_left_as_it_is():
+    checked = 0
+    for path in SCANS:
+        scan = Image.open(path).convert("L")
+        stretched = scan.resize((scan.width * 4 // 3, scan.height))
+        left, _, right, _ = content_box(stretched)
+        if right - left > stretched.height:  # cannot be a square scan in a wider viewport
+            checked += 1
+            out, cut = reframe(stretched)
+            assert not cut and out is stretched, path.name
+    assert checked > 10
+
+
+def test_a_dark_image_and_a_small_bright_dot_are_handled():
+    black = Image.new("L", (200, 200))
+    assert reframe(black) == (black, False)
+    dot = Image.new("L", (400, 400))
+    dot.paste(255, (195, 195, 205, 205))
+    out, cut = reframe(dot)  # cut to its tiny content: the checks after it judge what is left
+    assert cut and out.width == out.height and out.width < 20
