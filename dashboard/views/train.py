@@ -8,7 +8,7 @@ from dashboard import charts_ml, data_cache, jobview, state
 from engine.jobs.requests import TrainRequest
 from engine.ml import registry, runs
 from engine.ml.config import TrainConfig, TrainingMode
-from engine.ml.models import Architecture
+from engine.ml.models import Architecture, Augmentation
 
 st.title("Train")
 st.caption(
@@ -65,6 +65,13 @@ with st.container(border=True):
         help="the dataset must be preprocessed at this size (an adapted model keeps its own)",
     )
     transfer: dict = {}  # TrainConfig fields of the transfer options
+    if not adapt and arch == "compact":
+        transfer["augmentation"] = st.columns(4)[0].selectbox(
+            "Augmentation",
+            [str(a) for a in Augmentation],
+            help="standard: flips, small rotations, zoom and contrast. wide: also zooms out to half size and shifts "
+            "brightness and contrast further (measured at 64 px and 20 epochs: 4.4 points lower on clean scans)",
+        )
     if adapt or arch == "resnet50":
         c = st.columns(4)
         freeze = c[0].number_input(

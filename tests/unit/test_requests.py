@@ -30,6 +30,7 @@ def test_train_request_round_trips_through_the_cli():
         unfreeze=0.5,
         finetune_learning_rate=5e-5,
         seed=7,
+        augmentation="wide",
     )
     args = parse(rq.TrainRequest(config))
     assert TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}) == config
