@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.classes import CLASSES
+from engine.errors import InputError
 from engine.hdfs.storage import Storage
 from engine.ml.config import TrainConfig
 from engine.progress import ProgressFn, no_progress
@@ -34,18 +35,29 @@ def cv_folder(settings: Settings, config: TrainConfig, folds: int) -> Path:
     return settings.run_dir / "cv" / f"{config.dataset}-{config.size}px-{folds}folds-{key}"
 
 
-def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int = 5, on_progress: ProgressFn = no_progress, max_folds: int = 0) -> dict:
+def run_cv(
+    settings: Settings,
+    storage: Storage,
+    config: TrainConfig,
+    folds: int = 5,
+    on_progress: ProgressFn = no_progress,
+    max_folds: int = 0,
+    fold: int = 0,
+    earlier: dict | None = None,
+) -> dict:
     """Train and measure one model per fold; the figures of :func:`engine.bench.cv_report.summarise`.
 
     ``max_folds`` stops after that many folds (0: all): the figures are then marked incomplete, and a later run
-    with the same recipe picks up where this one stopped.
+    with the same recipe picks up where this one stopped. ``fold`` runs that fold only (1-based), so folds can
+    be spread over machines; ``earlier`` (a result of the same recipe) adds the folds this run did not measure.
     """
-    from engine.bench.cv_report import fold_report, screen_dataset, summarise
+    from engine.bench.cv_report import fold_report, merge_folds, screen_dataset, summarise
     from engine.ml.layout import layout_stats
     from engine.ml.splits import fold_indices, split_indices
     from engine.ml.training import read_training_data
 
     config.validate()
+    merge_folds([], earlier, config, folds)  # an earlier result of another recipe fails now, not after an hour of training
     folder = cv_folder(settings, config, folds)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "config.json", dataclasses.asdict(config))
@@ -54,7 +66,11 @@ def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int
     screened = screen_dataset(storage, config.dataset, paths)
     layout = layout_stats(x)
     rows, tests = [], fold_indices(manifest, paths, y, folds, config.seed)
-    for k, test_idx in enumerate(tests[:max_folds] if max_folds else tests):
+    if fold and not 1 <= fold <= folds:
+        raise InputError(f"--fold must be between 1 and {folds}.")
+    chosen = [fold - 1] if fold else range(max_folds or folds)
+    for k in chosen:
+        test_idx = tests[k]
         rest = np.setdiff1d(np.arange(len(y)), test_idx)
         inner_train, inner_val = split_indices(manifest, [paths[i] for i in rest], y[rest], config.val_fraction, config.seed)
         train_idx, val_idx = rest[inner_train], rest[inner_val]
@@ -63,8 +79,8 @@ def run_cv(settings: Settings, storage: Storage, config: TrainConfig, folds: int
         check = _check_rows(folder / f"fold-{k + 1}", x, train_idx, val_idx, test_idx)
         rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check)})
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
-        write_json_atomic(folder / "result.json", summarise(rows, config, folds, str(folder)))  # the folds so far
-    result = summarise(rows, config, folds, str(folder))
+        write_json_atomic(folder / "result.json", summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder)))  # so far
+    result = summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder))
     if result["complete"]:
         from engine.bench.preprocess import save_benchmark
 

@@ -90,6 +90,24 @@ def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], c
     }
 
 
+# what must match for folds of two runs to be pooled: the split and the training recipe
+SAME_RECIPE = ("dataset", "arch", "mode", "epochs", "batch_size", "size", "learning_rate", "weight_decay", "label_smoothing", "val_fraction", "seed", "limit")
+
+
+def merge_folds(rows: list[dict], earlier: dict | None, config: TrainConfig, folds: int) -> list[dict]:
+    """``rows`` with the folds of an earlier result of the same recipe that ``rows`` lacks, in fold order."""
+    if not earlier:
+        return rows
+    recipe, mine = earlier.get("recipe", {}), dataclasses.asdict(config)
+    differ = [k for k in SAME_RECIPE if k in recipe and recipe[k] != mine[k]]
+    if recipe.get("folds") != folds or differ or recipe.get("augmentation", "standard") != mine["augmentation"]:
+        raise InputError(
+            f"The earlier result is of another recipe ({', '.join(differ) or 'folds or augmentation'} differ); its folds cannot be pooled with these."
+        )
+    have = {r["fold"] for r in rows}
+    return sorted(rows + [r for r in earlier["folds"] if r["fold"] not in have], key=lambda r: r["fold"])
+
+
 def summarise(rows: list[dict], config: TrainConfig, folds: int, folder: str) -> dict:
     acc = [r["accuracy"] for r in rows]
     refused = [r["refused"]["overall"] for r in rows]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from engine.cli.common import raise_usage, worker_list
 from engine.hdfs.storage import Storage
@@ -30,6 +32,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--folds", type=int, default=5, help="cv: duplicate-grouped, stratified folds")
     p.add_argument("--max-folds", type=int, default=0, help="cv: stop after this many folds (0: all); a later run continues")
+    p.add_argument("--fold", type=int, default=0, help="cv: run only this fold (1-based), e.g. one fold per machine")
+    p.add_argument("--with-folds", type=Path, help="cv: an earlier cv result (JSON) of the same recipe whose other folds join these")
     p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--epochs", type=int, help="train: epochs per run (default 3); adapt: per learning-curve run (default 20)")
@@ -105,7 +109,13 @@ def _cv(args, settings: Settings, progress) -> tuple[dict, str]:
     if not 2 <= args.folds <= 20:
         raise_usage("--folds must be between 2 and 20.")
     config = TrainConfig(dataset=args.dataset, size=args.size, limit=args.limit, **({"epochs": args.epochs} if args.epochs else {}))
-    r = run_cv(settings, Storage(settings), config, folds=args.folds, on_progress=progress, max_folds=args.max_folds)
+    earlier = None
+    if args.with_folds:
+        try:
+            earlier = json.loads(args.with_folds.read_text())
+        except (OSError, ValueError) as err:
+            raise_usage(f"--with-folds: cannot read {args.with_folds} as a cv result ({err}).")
+    r = run_cv(settings, Storage(settings), config, folds=args.folds, on_progress=progress, max_folds=args.max_folds, fold=args.fold, earlier=earlier)
     lines = [
         ("" if r["complete"] else f"INCOMPLETE: {r['folds_done']} of {args.folds} folds. ")
         + f"{r['recipe']['folds']}-fold cross-validation of {args.dataset} ({r['n']} scans, {r['recipe']['epochs']} epochs at {r['recipe']['size']} px):",

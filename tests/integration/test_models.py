@@ -159,7 +159,7 @@ def test_validate_on_an_uploaded_zip_reads_it_and_removes_it(tiny_model, setting
     assert json.loads(out.stdout)["n"] == 12 and not upload.exists(), "the upload is read, then deleted"
 
 
-def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds(prepared, tiny_model, settings, storage):
+def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds(prepared, tiny_model, settings, storage, tmp_path):
     argv = [*ENGINE, "benchmark", "cv", prepared, "--folds", "2", "--epochs", "1", "--size", "64", "--json"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
@@ -173,6 +173,15 @@ def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds
     again = subprocess.run(argv, capture_output=True, text=True, timeout=600)  # finished folds are kept: no retraining
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["folds"] == r["folds"]
+    # one fold on its own, pooled with the other fold of an earlier run of the same recipe (folds spread over machines)
+    earlier = tmp_path / "fold-1.json"
+    earlier.write_text(json.dumps({**r, "folds": r["folds"][:1]}))
+    pooled = subprocess.run([*argv, "--fold", "2", "--with-folds", str(earlier)], capture_output=True, text=True, timeout=600)
+    assert pooled.returncode == 0, pooled.stderr
+    assert json.loads(pooled.stdout)["folds"] == r["folds"] and json.loads(pooled.stdout)["complete"]
+    earlier.write_text(json.dumps({**r, "recipe": {**r["recipe"], "epochs": 30}}))
+    other = subprocess.run([*argv, "--fold", "2", "--with-folds", str(earlier)], capture_output=True, text=True, timeout=600)
+    assert other.returncode == 2 and "another recipe (epochs differ)" in other.stderr and "Traceback" not in other.stderr
     # the card of a model trained by that recipe now states the cross-validated figures in its intended use
     attached = subprocess.run([*ENGINE, "models", "cv", tiny_model, "--json"], capture_output=True, text=True, timeout=300)
     assert attached.returncode == 0, attached.stderr
