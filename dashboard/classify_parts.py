@@ -56,7 +56,9 @@ def show_answer(answer, card: dict, key: str) -> None:
             img = overlay(answer.grey, answer.cam, opacity) if show_cam else answer.grey
             st.image(png_bytes(img.resize((384, 384))), width=384)
         if answer.reframed:
-            st.caption("The scan sat in a black frame the training scans never have (a wide viewer, or shown small); it was cut to the square shown, framed as the training scans are, before the model looked.")
+            st.caption(
+                "The scan sat in a black frame the training scans never have (a wide viewer, or shown small); it was cut to the square shown, framed as the training scans are, before the model looked."
+            )
         if answer.technical:
             st.caption(plain(" · ".join(f"{k}: {v}" for k, v in answer.technical.items())))
         if answer.burned_in_annotation:
