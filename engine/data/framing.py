@@ -3,10 +3,12 @@ wide black viewport.
 
 The model learnt framing along with anatomy: in the 5,708 training scans the head spans a median 86-88% of the
 frame for gliomas and meningiomas and 96-98% for the other two classes, and never less than 52%. An upload whose
-content spans less than that is outside what the model has seen, and it answered such scans badly (25% black
-padding: 37% of the answers wrong). Such an upload is cut to a square around its content with the median
-training margin. All 5,708 training scans are square; a square scan letterboxed in a wide viewport is cut back to
-its square. Every scan framed like a training scan is left untouched, so their answers do not change.
+content spans under half the frame is outside what the model has seen: it is cut to a square around its content
+with the median training margin. All 5,708 training scans are square; a square scan letterboxed in a wide viewport
+(63% of such screenshots answered right before, 98% after) is cut back to its square. Every scan framed like a
+training scan is left untouched, so their answers do not change. A scan shown somewhat smaller (25% black
+padding, 37% of the answers wrong) stays within the training range and is not cut: real small-framed glioma and
+meningioma scans look the same, and cutting those cost a quarter of their answers (docs/model.md).
 """
 
 from __future__ import annotations
