@@ -20,10 +20,11 @@ from tests.images import SAMPLE, sample_files
 
 
 def commit_text(page, label: str, value: str) -> None:
-    box = page.get_by_label(label, exact=True)
+    # Hold the element itself: a widget whose key changes on commit (the HDFS folder) is briefly drawn twice.
+    box = page.get_by_label(label, exact=True).element_handle()
     box.fill(value)
     box.press("Enter")  # Streamlit takes a text input's value on Enter
-    page.wait_for_function("([el, v]) => el.value === v", arg=[box.element_handle(), value])
+    page.wait_for_function("([el, v]) => el.value === v", arg=[box, value])
     page.wait_for_timeout(1000)  # the rerun that Enter starts can begin late on a loaded machine
     settle(page)
 
