@@ -78,6 +78,9 @@ def run_cv(
         layouts = {part: layout[idx] for part, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))}
         check = _check_rows(folder / f"fold-{k + 1}", x, train_idx, val_idx, test_idx)
         rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check)})
+        flipped = _flipped_logits(folder / f"fold-{k + 1}", x, arrays, val_idx, test_idx)
+        if flipped is not None:  # the same fold read with test-time flip (engine.ml.test_time): a lever, measured
+            rows[-1]["test_time_flip"] = fold_report({**arrays, **flipped}, screened[test_idx], layouts, check)
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
         write_json_atomic(folder / "result.json", summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder)))  # so far
     result = summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder))
@@ -132,6 +135,25 @@ def _check_rows(folder: Path, x: np.ndarray, train_idx, val_idx, test_idx) -> di
     rows["test"] = inputs(run(x[test_idx]), x[test_idx])
     np.savez(folder / "check.tmp.npz", **rows)
     (folder / "check.tmp.npz").replace(cached)
+    return rows
+
+
+def _flipped_logits(folder: Path, x: np.ndarray, arrays: dict, val_idx, test_idx) -> dict | None:
+    """The fold's inner-validation and test logits averaged with their mirror images' (test-time flip), computed
+    with the fold's model: from disk, else now (None: no trained model in the folder)."""
+    cached = folder / "flip.npz"
+    if cached.exists():
+        return dict(np.load(cached))
+    if not (folder / "checkpoint.keras").exists():
+        return None
+    import keras
+
+    from engine.ml.test_time import flip_averaged_logits
+
+    model = keras.models.load_model(folder / "checkpoint.keras")
+    rows = {f"logits_{part}": flip_averaged_logits(model, x[idx], arrays[f"logits_{part}"]) for part, idx in (("val", val_idx), ("test", test_idx))}
+    np.savez(folder / "flip.tmp.npz", **rows)
+    (folder / "flip.tmp.npz").replace(cached)
     return rows
 
 

@@ -109,16 +109,30 @@ def merge_folds(rows: list[dict], earlier: dict | None, config: TrainConfig, fol
 
 
 def summarise(rows: list[dict], config: TrainConfig, folds: int, folder: str) -> dict:
-    acc = [r["accuracy"] for r in rows]
-    refused = [r["refused"]["overall"] for r in rows]
-    n = sum(r["n"] for r in rows)
-    return {
+    result = {
         "kind": "cv",
         "dataset": config.dataset,
         "created": time.strftime("%Y-%m-%d %H:%M"),
         "complete": len(rows) == folds,
         "folds_done": len(rows),
         "folds": rows,
+        **_figures(rows),
+        "train_seconds": float(sum(r["train_seconds"] for r in rows)),
+        "recipe": {**dataclasses.asdict(config), "folds": folds, "trainer": "keras (local), the same loop and schedule as `train`"},
+        "folder": folder,
+    }
+    flipped = [r["test_time_flip"] for r in rows if "test_time_flip" in r]
+    if flipped:  # the folds whose models were kept, read again with test-time flip
+        result["test_time_flip"] = {"folds": [r["fold"] for r in rows if "test_time_flip" in r], **_figures(flipped)}
+    return result
+
+
+def _figures(rows: list[dict]) -> dict:
+    """Accuracy, recall, calibration and refusal over folds."""
+    acc = [r["accuracy"] for r in rows]
+    refused = [r["refused"]["overall"] for r in rows]
+    n = sum(r["n"] for r in rows)
+    return {
         "n": n,
         "accuracy": {
             "mean": float(np.mean(acc)),
@@ -136,7 +150,4 @@ def summarise(rows: list[dict], config: TrainConfig, folds: int, folder: str) ->
             "per_class_max": {c: float(np.max([r["refused"]["per_class"][c] for r in rows])) for c in CLASSES},
         },
         "uncertain": {"mean": float(np.mean([r["uncertain"] for r in rows])), "max": float(np.max([r["uncertain"] for r in rows]))},
-        "train_seconds": float(sum(r["train_seconds"] for r in rows)),
-        "recipe": {**dataclasses.asdict(config), "folds": folds, "trainer": "keras (local), the same loop and schedule as `train`"},
-        "folder": folder,
     }

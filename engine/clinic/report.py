@@ -79,7 +79,8 @@ def report_pdf(answer, model_card: dict) -> bytes:
             pdf.set_x(170)
             pdf.cell(20, 7, f"{p:.1%}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "I", 8)
-        pdf.cell(0, 5, f"Probabilities calibrated by temperature scaling (T = {model_card.get('temperature', 1):.2f}).", new_x="LMARGIN", new_y="NEXT")
+        flip = " The scan was read as uploaded and mirrored, the two readings averaged." if model_card.get("input", {}).get("test_time_flip") else ""
+        pdf.cell(0, 5, f"Probabilities calibrated by temperature scaling (T = {model_card.get('temperature', 1):.2f}).{flip}", new_x="LMARGIN", new_y="NEXT")
     if answer.technical:
         pdf.ln(2)
         pdf.set_font(FONT, "", 8)

@@ -20,23 +20,29 @@ def _pooling(model):
 class Explainer:
     """Grad-CAM and penultimate features of a Keras model, compiled once."""
 
-    def __init__(self, model):
+    def __init__(self, model, flip: bool = False):
+        """``flip``: the logits are averaged over each scan and its mirror image (:mod:`engine.ml.test_time`);
+        the heat map and the features stay those of the scan as uploaded, the map for the averaged answer."""
         import keras
         import tensorflow as tf
 
         gap = _pooling(model)
         self.graph = keras.Model(model.inputs, [gap.input, gap.output, model.output])
+        self.flip = flip
 
         @tf.function(reduce_retracing=True)
         def run(x):
+            n = tf.shape(x)[0]
+            views = tf.concat([x, tf.reverse(x, axis=[2])], axis=0) if flip else x
             with tf.GradientTape() as tape:
-                maps, feats, logits = self.graph(x, training=False)
-                top = tf.argmax(logits, axis=1)
-                score = tf.gather(logits, top, axis=1, batch_dims=1)
-            grads = tape.gradient(score, maps)
+                maps, feats, logits = self.graph(views, training=False)
+                answer = (logits[:n] + logits[n:]) / 2 if flip else logits
+                top = tf.argmax(answer, axis=1)
+                score = tf.gather(logits[:n], top, axis=1, batch_dims=1)
+            grads = tape.gradient(score, maps)[:n]
             weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-            cam = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1))
-            return cam, feats, logits
+            cam = tf.nn.relu(tf.reduce_sum(weights * maps[:n], axis=-1))
+            return cam, feats[:n], answer
 
         self._run = run
 

@@ -13,6 +13,7 @@ from engine.errors import InputError
 from engine.hdfs.storage import Storage
 from engine.ml import registry
 from engine.ml.calibration import calibrated_probabilities
+from engine.ml.test_time import mirrored
 from engine.ml.tfsetup import import_tensorflow
 from engine.settings import Settings
 
@@ -45,6 +46,8 @@ class LoadedModel:
                 "match its card; it is not a compatible model."
             )
         self.temperature = float(self.card.get("temperature", 1.0))
+        # Test-time flip (engine.ml.test_time): its temperature was fitted on averaged logits, so it is the card's call.
+        self.flip = bool(self.card["input"].get("test_time_flip", False))
         self._fn = None
 
     @property
@@ -55,14 +58,19 @@ class LoadedModel:
         return prepare_image(content, self.size, self.channels)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Raw logits for a uint8 batch (n, size, size, channels), through a compiled tf.function."""
+        """Raw logits for a uint8 batch (n, size, size, channels), through a compiled tf.function; averaged with
+        the mirror image's when the card says so."""
         import tensorflow as tf
 
         if self._fn is None:
             self._fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         out = []
         for start in range(0, len(batch), 64):
-            out.append(self._fn(tf.convert_to_tensor(batch[start : start + 64])).numpy())
+            part = batch[start : start + 64]
+            logits = self._fn(tf.convert_to_tensor(part)).numpy()
+            if self.flip:
+                logits = (logits + self._fn(tf.convert_to_tensor(np.ascontiguousarray(mirrored(part)))).numpy()) / 2
+            out.append(logits)
         return np.concatenate(out) if out else np.zeros((0, len(self.card["classes"])))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

@@ -170,6 +170,9 @@ def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds
         assert set(f["refused"]) >= {"overall", "per_class"} and f["thresholds"]["refuse"] > f["thresholds"]["review"]
     assert r["accuracy"]["min"] <= r["accuracy"]["mean"] <= r["accuracy"]["max"]
     assert set(r["refused"]) >= {"mean", "max", "per_class_max"} and r["recipe"]["folds"] == 2 and r["recipe"]["epochs"] == 1
+    # every fold read again with test-time flip, its temperature and thresholds fitted inside the fold as well
+    assert r["test_time_flip"]["folds"] == [1, 2] and r["test_time_flip"]["n"] == 40
+    assert all(f["test_time_flip"]["n"] == f["n"] and "refused" in f["test_time_flip"] for f in r["folds"])
     again = subprocess.run(argv, capture_output=True, text=True, timeout=600)  # finished folds are kept: no retraining
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["folds"] == r["folds"]
@@ -190,6 +193,34 @@ def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds
     from engine.ml.intended_use import intended_use
 
     assert intended_use(card)["figures"].startswith("cross-validated (2-fold, 40 scans")
+
+
+def test_test_time_flip_answers_a_scan_and_its_mirror_image_alike(tiny_model, settings, storage, tmp_path):
+    from PIL import Image, ImageOps
+
+    scan = sample_files("meningioma", 1)[0]
+    mirror = tmp_path / "mirror.png"
+    ImageOps.mirror(Image.open(scan)).save(mirror)
+
+    def probabilities() -> list[np.ndarray]:
+        out = subprocess.run([*ENGINE, "classify", str(scan), str(mirror), "--model", tiny_model, "--json"], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return [np.array(list(r["probabilities"].values())) for r in json.loads(out.stdout)["results"]]
+
+    plain = probabilities()
+    switched = subprocess.run([*ENGINE, "models", "flip", tiny_model, "--json"], capture_output=True, text=True, timeout=300)
+    try:
+        assert switched.returncode == 0, switched.stderr
+        r = json.loads(switched.stdout)
+        card = registry.read_card(registry.fetch(settings, storage, tiny_model))
+        assert card["input"]["test_time_flip"] is True and card["temperature"] == r["temperature"]
+        assert card["validation"]["accuracy"] == r["validation_accuracy"] and r["validation_n"] == card["validation"]["n"]
+        flipped = probabilities()
+        # read both ways and averaged, a scan and its mirror image are the same question with the same answer
+        assert np.abs(flipped[0] - flipped[1]).max() < 1e-4 < np.abs(plain[0] - plain[1]).max()
+    finally:
+        subprocess.run([*ENGINE, "models", "noflip", tiny_model], capture_output=True, timeout=300)
+    assert registry.read_card(registry.fetch(settings, storage, tiny_model))["input"]["test_time_flip"] is False
 
 
 def test_incompatible_model_file_is_refused(tmp_path, settings, storage):

@@ -1,0 +1,54 @@
+"""Switching a registered model's test-time flip on or off (`models flip` / `models noflip`).
+
+The model file is untouched (its seal holds); the card changes: the flag the loader reads, and the temperature
+and validation report refitted on the model's own validation split read the new way, so the probabilities stay
+calibrated. The refusal statistics are features of the scan as uploaded and do not change.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from engine.hdfs.storage import Storage
+from engine.ml import registry
+from engine.ml.calibration import calibrated_probabilities, fit_temperature, reliability
+from engine.ml.inference import LoadedModel
+from engine.ml.metrics import classification_report
+from engine.settings import Settings
+
+
+def switch_flip(settings: Settings, storage: Storage, model_id: str, on: bool = True) -> dict:
+    """Set the card's ``input.test_time_flip``, refit its temperature and validation report; the card's HDFS copy too."""
+    from engine.data.preprocess import read_prepared
+    from engine.ml.ood import validation_paths
+
+    folder = registry.fetch(settings, storage, registry.check_model_id(model_id))
+    loaded = LoadedModel(folder)  # not the cached one: its flag is about to change
+    x, y, paths = read_prepared(storage, loaded.card["training"]["dataset"], loaded.size)
+    val = set(validation_paths(settings, storage, loaded, paths, y))
+    is_val = np.array([p in val for p in paths])
+    before = classification_report(y[is_val], loaded.predict(x[is_val]))["accuracy"]
+    loaded.flip = on
+    logits = loaded.logits(x[is_val])
+    temperature = fit_temperature(logits, y[is_val])
+    probs = calibrated_probabilities(logits, temperature)
+    card = registry.read_card(folder)
+    card["input"]["test_time_flip"] = on
+    card["temperature"] = temperature
+    card["validation"] = classification_report(y[is_val], probs)
+    card["reliability"] = reliability(probs, y[is_val])
+    (folder / "card.json").write_text(json.dumps(card, indent=1))
+    hdfs_card = f"{registry.models_root()}/{model_id}/card.json"
+    if storage.exists(hdfs_card):
+        storage.write(hdfs_card, (folder / "card.json").read_bytes(), overwrite=True)
+    return {
+        "model": model_id,
+        "test_time_flip": on,
+        "temperature": temperature,
+        "validation_n": int(is_val.sum()),
+        "validation_accuracy_before": before,
+        "validation_accuracy": card["validation"]["accuracy"],
+        "validation_ece": card["validation"]["ece"],
+    }
