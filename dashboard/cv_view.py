@@ -52,6 +52,16 @@ def show_result(result: dict, key: str) -> None:
     left.plotly_chart(charts_cv.cv_recall(result), width="stretch", key=f"cv-recall-{key}")
     right.plotly_chart(charts_cv.cv_refusals(result), width="stretch", key=f"cv-refused-{key}")
     st.dataframe(_fold_table(result), hide_index=True, width="stretch")
+    flip = result.get("test_time_flip")
+    if flip:
+        same = [f for f in result["folds"] if f["fold"] in flip["folds"]]
+        plain = sum(f["accuracy"] * f["n"] for f in same) / max(1, sum(f["n"] for f in same))
+        st.caption(
+            f"Test-time flip, measured on the same {len(flip['folds'])} folds' models (each scan and its mirror image read, "
+            f"the two averaged; calibration and thresholds fitted inside each fold): accuracy {flip['accuracy']['pooled']:.2%} "
+            f"against {plain:.2%}, lowest class recall {min(v['min'] for v in flip['per_class_recall'].values()):.1%}, "
+            f"refused {flip['refused']['mean']:.2%}, ECE {flip['ece']['mean']:.3f}."
+        )
 
 
 def cv_section() -> None:

@@ -218,8 +218,5 @@ def attach_to_card(settings: Settings, storage: Storage, model_id: str) -> dict:
     if not found:
         raise NotFoundError(f"No cross-validation of {dataset} at {size} px yet; run `python -m engine benchmark cv {dataset} --size {size}` first.")
     card["cross_validation"] = summarise_cv(found[0])
-    (folder / "card.json").write_text(json.dumps(card, indent=1))
-    hdfs_card = f"{registry.models_root()}/{model_id}/card.json"
-    if storage.exists(hdfs_card):
-        storage.write(hdfs_card, (folder / "card.json").read_bytes(), overwrite=True)
+    registry.write_card(storage, folder, card)
     return card["cross_validation"]

@@ -150,9 +150,7 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
     if args.action == "seal":
         folder = registry.fetch(settings, storage, registry.check_model_id(args.model_id))
         card = registry.seal(folder)
-        hdfs_card = f"{registry.models_root()}/{args.model_id}/card.json"
-        if storage.exists(hdfs_card):
-            storage.write(hdfs_card, (folder / "card.json").read_bytes(), overwrite=True)
+        registry.write_card(storage, folder, card)
         return (
             {"model_id": args.model_id, "model_sha256": card["model_sha256"]},
             f"{args.model_id}: its card now records SHA-256 {card['model_sha256']}; only this exact file will load.",

@@ -7,8 +7,6 @@ calibrated. The refusal statistics are features of the scan as uploaded and do n
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from engine.hdfs.storage import Storage
@@ -39,10 +37,7 @@ def switch_flip(settings: Settings, storage: Storage, model_id: str, on: bool = 
     card["temperature"] = temperature
     card["validation"] = classification_report(y[is_val], probs)
     card["reliability"] = reliability(probs, y[is_val])
-    (folder / "card.json").write_text(json.dumps(card, indent=1))
-    hdfs_card = f"{registry.models_root()}/{model_id}/card.json"
-    if storage.exists(hdfs_card):
-        storage.write(hdfs_card, (folder / "card.json").read_bytes(), overwrite=True)
+    registry.write_card(storage, folder, card)
     return {
         "model": model_id,
         "test_time_flip": on,

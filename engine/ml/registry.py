@@ -203,6 +203,14 @@ def read_card(folder: Path) -> dict:
         raise InputError(f"{folder} holds no readable card.json; it is not a model folder of this project.") from err
 
 
+def write_card(storage: Storage | None, folder: Path, card: dict) -> None:
+    """Rewrite a model's card in its folder and in its HDFS copy, if it has one; the model file stays as it is."""
+    (folder / "card.json").write_text(json.dumps(card, indent=1))
+    hdfs_card = f"{models_root()}/{card['model_id']}/card.json"
+    if storage is not None and storage.exists(hdfs_card):
+        storage.write(hdfs_card, (folder / "card.json").read_bytes(), overwrite=True)
+
+
 def ship(settings: Settings, storage: Storage | None, model_id: str) -> Path:
     """Copy a model (without optimizer state) into assets/models/<id>/, where it becomes the default."""
     from engine.ml.tfsetup import import_tensorflow
