@@ -217,6 +217,6 @@ def attach_to_card(settings: Settings, storage: Storage, model_id: str) -> dict:
     found = [r for r in saved_results(settings, storage) if r.get("dataset") == dataset and r["recipe"]["size"] == size]
     if not found:
         raise NotFoundError(f"No cross-validation of {dataset} at {size} px yet; run `python -m engine benchmark cv {dataset} --size {size}` first.")
-    card["cross_validation"] = summarise_cv(found[0])
+    card["cross_validation"] = summarise_cv(found[0], flip=bool(card["input"].get("test_time_flip")))
     registry.write_card(storage, folder, card)
     return card["cross_validation"]

@@ -26,8 +26,9 @@ def figures(card: dict) -> str:
     cv = card.get("cross_validation")
     if cv:
         done = f"{cv['folds_done']} of {cv['folds']} folds" if cv["folds_done"] < cv["folds"] else f"{cv['folds']}-fold"
+        flip = ", each scan read as uploaded and mirrored, as this model reads it" if cv.get("test_time_flip") else ""
         return (
-            f"cross-validated ({done}, {cv['n']:,} scans each tested by a model that never saw it; its recipe, retrained per fold): "
+            f"cross-validated ({done}, {cv['n']:,} scans each tested by a model that never saw it; its recipe, retrained per fold{flip}): "
             f"accuracy {cv['accuracy']:.1%}, lowest class recall {cv['lowest_recall']:.1%} ({cv['lowest_recall_class']}), "
             f"real scans refused {cv['refused']:.1%}, flagged for review {cv['uncertain']:.1%}, calibration error {cv['ece']:.3f}"
         )
@@ -35,21 +36,26 @@ def figures(card: dict) -> str:
     return f"accuracy {v['accuracy']:.1%} on its validation split of {v['n']} scans (the split that chose it: an optimistic figure)"
 
 
-def summarise_cv(result: dict) -> dict:
-    """The card's ``cross_validation`` entry from a `benchmark cv` result."""
-    recalls = {c: v["mean"] for c, v in result["per_class_recall"].items()}
+def summarise_cv(result: dict, flip: bool = False) -> dict:
+    """The card's ``cross_validation`` entry from a `benchmark cv` result; ``flip``: the figures of the folds read
+    with test-time flip (:mod:`engine.ml.test_time`), as a model whose card has it on reads scans, when every
+    measured fold has them."""
+    flipped = result.get("test_time_flip")
+    figures = flipped if flip and flipped and len(flipped["folds"]) == result["folds_done"] else result
+    recalls = {c: v["mean"] for c, v in figures["per_class_recall"].items()}
     lowest = min(recalls, key=recalls.get)
     return {
         "folds": result["recipe"]["folds"],
         "folds_done": result["folds_done"],
-        "n": result["n"],
-        "accuracy": result["accuracy"]["pooled"],
-        "accuracy_min_fold": result["accuracy"]["min"],
+        "n": figures["n"],
+        "accuracy": figures["accuracy"]["pooled"],
+        "accuracy_min_fold": figures["accuracy"]["min"],
         "lowest_recall": recalls[lowest],
         "lowest_recall_class": lowest,
-        "refused": result["refused"]["mean"],
-        "uncertain": result["uncertain"]["mean"],
-        "ece": result["ece"]["mean"],
+        "refused": figures["refused"]["mean"],
+        "uncertain": figures["uncertain"]["mean"],
+        "ece": figures["ece"]["mean"],
+        "test_time_flip": figures is flipped,
         "recipe": {k: result["recipe"][k] for k in ("epochs", "size", "batch_size", "learning_rate", "label_smoothing", "seed")},
         "command": f"python -m engine benchmark cv {result['dataset']} --folds {result['recipe']['folds']} --size {result['recipe']['size']}",
     }
