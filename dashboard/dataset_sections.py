@@ -123,6 +123,7 @@ def audit(name: str) -> None:
         st.plotly_chart(charts.audit_per_class(result), width="stretch")
     else:
         st.success("No exact or near duplicates: every image is unique.", icon=":material/check_circle:")
+    _not_brain_mri(result.get("not_brain_mri"))
     pairs = result["pairs"][:8]
     if pairs:
         st.markdown("**Examples** (label conflicts and cross-split pairs first)")
@@ -136,6 +137,23 @@ def audit(name: str) -> None:
             f"`{pair['a'].rsplit('/', 1)[-1]}` ({pair['split_a']}, {CLASS_LABELS[pair['class_a']]})  \n"
             f"`{pair['b'].rsplit('/', 1)[-1]}` ({pair['split_b']}, {CLASS_LABELS[pair['class_b']]})"
         )
+
+
+def _not_brain_mri(found: dict | None) -> None:
+    """The dataset's files that are another modality although filed under a class (audits since 2026-12-02)."""
+    if not found or not found["images"]:
+        return
+    filed = ", ".join(f"{n} as {CLASS_LABELS[c]}" for c, n in found["per_class"].items() if n)
+    st.warning(
+        f"{found['images']} files ({found['distinct']} distinct images) are not brain MRI although the dataset files them ({filed}): "
+        "head CT slices, listed in assets/data/not-brain-mri.json. The brain-MRI check learns them as CT, and the "
+        "refusal figures count them apart from real scans.",
+        icon=":material/warning:",
+    )
+    cols = st.columns(6)
+    for col, path in zip(cols, found["paths"]):
+        with guarded("read a thumbnail"):
+            col.image(data_cache.thumbnail(path, 128), caption=path.rsplit("/", 1)[-1], width=128)
 
 
 def describe_dataset(entry: dict) -> None:

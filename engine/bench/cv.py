@@ -52,6 +52,7 @@ def run_cv(
     be spread over machines; ``earlier`` (a result of the same recipe) adds the folds this run did not measure.
     """
     from engine.bench.cv_report import fold_report, merge_folds, screen_dataset, summarise
+    from engine.data.not_brain_mri import not_brain_mri
     from engine.ml.layout import layout_stats
     from engine.ml.splits import fold_indices, split_indices
     from engine.ml.training import read_training_data
@@ -65,6 +66,7 @@ def run_cv(
     x, y, paths, manifest = read_training_data(storage, config)
     screened = screen_dataset(storage, config.dataset, paths)
     layout = layout_stats(x)
+    not_mri = not_brain_mri(manifest, paths)
     rows, tests = [], fold_indices(manifest, paths, y, folds, config.seed)
     if fold and not 1 <= fold <= folds:
         raise InputError(f"--fold must be between 1 and {folds}.")
@@ -76,11 +78,11 @@ def run_cv(
         train_idx, val_idx = rest[inner_train], rest[inner_val]
         arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y), (train_idx, val_idx, test_idx), k, folds, on_progress)
         layouts = {part: layout[idx] for part, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))}
-        check = _check_rows(folder / f"fold-{k + 1}", x, train_idx, val_idx, test_idx)
-        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check)})
+        check = _check_rows(folder / f"fold-{k + 1}", x, (train_idx, val_idx, test_idx), not_mri)
+        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check, not_mri[test_idx])})
         flipped = _flipped_logits(folder / f"fold-{k + 1}", x, arrays, val_idx, test_idx)
         if flipped is not None:  # the same fold read with test-time flip (engine.ml.test_time): a lever, measured
-            rows[-1]["test_time_flip"] = fold_report({**arrays, **flipped}, screened[test_idx], layouts, check)
+            rows[-1]["test_time_flip"] = fold_report({**arrays, **flipped}, screened[test_idx], layouts, check, not_mri[test_idx])
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
         write_json_atomic(folder / "result.json", summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder)))  # so far
     result = summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder))
@@ -116,12 +118,18 @@ def _fold_arrays(folder: Path, config: TrainConfig, data, split, k: int, folds: 
     return arrays
 
 
-def _check_rows(folder: Path, x: np.ndarray, train_idx, val_idx, test_idx) -> dict | None:
+def _check_rows(folder: Path, x: np.ndarray, split, not_mri: np.ndarray) -> dict | None:
     """What the fold's brain-MRI check (:mod:`engine.ml.mri_check`) is fitted from, and its inputs for the test
-    scans, computed with the fold's model: from disk, else now (None: no trained model in the folder)."""
+    scans, computed with the fold's model: from disk, else now (None: no trained model in the folder). The
+    dataset's images that are not brain MRI (``not_mri``) outside the fold are learnt as negatives; those inside
+    it are tested like every scan of the fold."""
+    from engine.data.not_brain_mri import list_digest
+
     cached = folder / "check.npz"
     if cached.exists():
-        return dict(np.load(cached))
+        rows = dict(np.load(cached))
+        if str(rows.get("not_mri_list", "")) == list_digest():  # else fitted with another list: again
+            return rows
     if not (folder / "checkpoint.keras").exists():
         return None
     import keras
@@ -129,10 +137,13 @@ def _check_rows(folder: Path, x: np.ndarray, train_idx, val_idx, test_idx) -> di
     from engine.ml.mri_check import check_rows, inputs, threshold_half
     from engine.ml.ood import features_of
 
+    train_idx, val_idx, test_idx = split
     run = features_of(keras.models.load_model(folder / "checkpoint.keras"))
     half = threshold_half([str(i) for i in val_idx])  # the same rule as the shipped check: half the inner split
-    rows = check_rows(run, x[train_idx], x[val_idx][half])
+    negatives = np.concatenate([train_idx[not_mri[train_idx]], val_idx[not_mri[val_idx]]])
+    rows = check_rows(run, x[train_idx[~not_mri[train_idx]]], x[val_idx[half & ~not_mri[val_idx]]], x_not_mri=x[negatives])
     rows["test"] = inputs(run(x[test_idx]), x[test_idx])
+    rows["not_mri_list"] = np.array(list_digest())
     np.savez(folder / "check.tmp.npz", **rows)
     (folder / "check.tmp.npz").replace(cached)
     return rows
@@ -148,10 +159,10 @@ def _flipped_logits(folder: Path, x: np.ndarray, arrays: dict, val_idx, test_idx
         return None
     import keras
 
-    from engine.ml.test_time import flip_averaged_logits
+    from engine.ml.test_time import flip_averaged, keras_logits
 
-    model = keras.models.load_model(folder / "checkpoint.keras")
-    rows = {f"logits_{part}": flip_averaged_logits(model, x[idx], arrays[f"logits_{part}"]) for part, idx in (("val", val_idx), ("test", test_idx))}
+    logits_of = keras_logits(keras.models.load_model(folder / "checkpoint.keras"))
+    rows = {f"logits_{part}": flip_averaged(logits_of, x[idx], arrays[f"logits_{part}"]) for part, idx in (("val", val_idx), ("test", test_idx))}
     np.savez(folder / "flip.tmp.npz", **rows)
     (folder / "flip.tmp.npz").replace(cached)
     return rows

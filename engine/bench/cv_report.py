@@ -43,11 +43,13 @@ def _rates(flags: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], check: dict | None = None) -> dict:
+def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], check: dict | None = None, not_mri: np.ndarray | None = None) -> dict:
     """One fold's figures, with the temperature and every refusal threshold fitted on its inner split only.
     ``layouts``: the layout statistics (:mod:`engine.ml.layout`) of the inner training, inner validation and
     test scans; ``check``: the rows the fold's brain-MRI check is fitted from and its test inputs
-    (:func:`engine.bench.cv._check_rows`), None to leave the check out."""
+    (:func:`engine.bench.cv._check_rows`), None to leave the check out; ``not_mri``: which test scans the dataset
+    files as brain MRI although they are not (:mod:`engine.data.not_brain_mri`): refusing them is right, so
+    ``refused_brain_mri`` counts false refusals without them (``refused`` counts every labelled scan)."""
     temperature = fit_temperature(a["logits_val"], a["y_val"])
     ood = fit_ood(a["feats_train"], a["y_train"], a["feats_val"])
     ood["means"], ood["precision"] = np.asarray(ood["means"]), np.asarray(ood["precision"])
@@ -66,12 +68,15 @@ def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], c
     uncertain = np.array([v.uncertain for v in verdicts]) & ~refused
     pred = probs.argmax(axis=1)
     accepted = ~refused
+    mri = ~not_mri if not_mri is not None else np.ones(len(y), dtype=bool)
     return {
         "n": int(len(y)),
         "accuracy": float((pred == y).mean()),
         "per_class": {c: float((pred[y == i] == i).mean()) for i, c in enumerate(CLASSES)},
         "ece": expected_calibration_error(probs, y),
         "refused": {**_rates(refused, y), "by_checks_before_the_model": int(screened.sum()), "by_distance": int((by_distance & ~screened).sum())},
+        "refused_brain_mri": {**_rates(refused[mri], y[mri]), "n": int(mri.sum())},
+        "not_brain_mri_in_fold": {"n": int((~mri).sum()), "refused": int(refused[~mri].sum())},
         "uncertain": _rates(uncertain, y)["overall"],
         "uncertain_per_class": _rates(uncertain, y)["per_class"],
         "accuracy_accepted": float((pred[accepted] == y[accepted]).mean()) if accepted.any() else 0.0,
@@ -121,9 +126,13 @@ def summarise(rows: list[dict], config: TrainConfig, folds: int, folder: str) ->
         "recipe": {**dataclasses.asdict(config), "folds": folds, "trainer": "keras (local), the same loop and schedule as `train`"},
         "folder": folder,
     }
-    flipped = [r["test_time_flip"] for r in rows if "test_time_flip" in r]
-    if flipped:  # the folds whose models were kept, read again with test-time flip
-        result["test_time_flip"] = {"folds": [r["fold"] for r in rows if "test_time_flip" in r], **_figures(flipped)}
+    kept = [r for r in rows if "test_time_flip" in r]
+    if kept:  # the folds whose models were kept, read again with test-time flip
+        result["test_time_flip"] = {
+            "folds": [r["fold"] for r in kept],
+            **_figures([r["test_time_flip"] for r in kept]),
+            "one_reading_accuracy": _figures(kept)["accuracy"]["pooled"],  # the same folds read once: the paired comparison
+        }
     return result
 
 
@@ -150,4 +159,21 @@ def _figures(rows: list[dict]) -> dict:
             "per_class_max": {c: float(np.max([r["refused"]["per_class"][c] for r in rows])) for c in CLASSES},
         },
         "uncertain": {"mean": float(np.mean([r["uncertain"] for r in rows])), "max": float(np.max([r["uncertain"] for r in rows]))},
+        **_brain_mri_refusals(rows),
+    }
+
+
+def _brain_mri_refusals(rows: list[dict]) -> dict:
+    """False refusals of real brain MRI (the dataset's images that are not brain MRI set apart), and how many of
+    those the folds refused; {} for results measured before the list existed."""
+    if not all("refused_brain_mri" in r for r in rows):
+        return {}
+    refused = [r["refused_brain_mri"]["overall"] for r in rows]
+    return {
+        "refused_brain_mri": {
+            "mean": float(np.mean(refused)),
+            "max": float(np.max(refused)),
+            "per_class_max": {c: float(np.max([r["refused_brain_mri"]["per_class"][c] for r in rows])) for c in CLASSES},
+        },
+        "not_brain_mri_in_dataset": {k: sum(r["not_brain_mri_in_fold"][k] for r in rows) for k in ("n", "refused")},
     }

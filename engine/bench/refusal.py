@@ -101,6 +101,7 @@ def benchmark_refusal(
     threshold."""
     from engine.clinic.classify import Classifier
     from engine.data import datasets
+    from engine.data.not_brain_mri import not_brain_mri
     from engine.data.preprocess import read_prepared
     from engine.ml.inference import load_model
     from engine.ml.mri_check import check_rows, threshold_half
@@ -112,8 +113,11 @@ def benchmark_refusal(
     refused = [a.rejected for a in answers]
     x, y, all_paths = read_prepared(storage, clf.loaded.card["training"]["dataset"], clf.loaded.size)  # read once, used twice
     paths = validation_paths(settings, storage, clf.loaded, all_paths, y)
-    unseen = [p for p, half in zip(paths, threshold_half(paths)) if not half][:real_limit]
-    manifest = datasets.read_manifest(storage, clf.loaded.card["training"]["dataset"]).set_index("path")
+    listed = datasets.read_manifest(storage, clf.loaded.card["training"]["dataset"])
+    not_mri = dict(zip(all_paths, not_brain_mri(listed, all_paths)))
+    # the half that set no threshold, less the dataset's images that are not brain MRI: refusing those is right
+    unseen = [p for p, half in zip(paths, threshold_half(paths)) if not half and not not_mri[p]][:real_limit]
+    manifest = listed.set_index("path")
     real = [(p, storage.read(p), CLASSES.index(manifest.loc[p, "class"])) for p in unseen]
     real_answers = clf.classify([(p, d) for p, d, _ in real])
     false_refusals = [{"path": p, "reason": a.reason} for (p, _, _), a in zip(real, real_answers) if a.rejected]
@@ -131,7 +135,7 @@ def benchmark_refusal(
         "by_group": _by_group(uploads, refused),
         "not_refused_examples": [u["name"] for u, r in zip(uploads, refused) if not r][:20],
         "real_scans": len(real),
-        "real_from": "the half of the model's validation split that set no threshold (the model never trained on it)",
+        "real_from": "the half of the model's validation split that set no threshold (the model never trained on it), less the dataset's images listed as not brain MRI",
         "real_falsely_refused": len(false_refusals),
         "real_falsely_refused_share": len(false_refusals) / max(1, len(real)),
         "real_falsely_refused_per_class": {c: sum(v) / max(1, len(v)) for c, v in per_class.items()},
@@ -144,7 +148,8 @@ def benchmark_refusal(
         held = set(paths)
         is_val = np.array([p in held for p in all_paths])
         in_threshold_half = threshold_half([p for p, v in zip(all_paths, is_val) if v])
-        rows = check_rows(features_of(clf.loaded.model), x[~is_val], x[is_val][in_threshold_half])
+        nm = np.array([not_mri[p] for p in all_paths])
+        rows = check_rows(features_of(clf.loaded.model), x[~is_val & ~nm], x[is_val][in_threshold_half & ~nm[is_val]], x_not_mri=x[nm])
         result["by_group_left_out"] = _left_out(clf, uploads, rows)
         grey = [u for u in uploads if u["grey"]]
         result["left_out_note"] = f"{len(grey)} grey images, each group judged by a check refitted without any image of that group"

@@ -99,6 +99,7 @@ def cmd_dataset(args, settings: Settings, progress) -> tuple[dict, str]:
         f"{args.target}: {result['images']} images, {result['unique_images']} unique after grouping duplicates\n"
         f"  exact duplicate groups: {result['exact_groups']} ({result['exact_duplicate_images']} redundant copies)\n"
         f"  near-duplicate groups (<= {result['threshold_bits']} bits): {result['near_groups']}\n"
-        f"  groups spanning splits: {result['cross_split']}; with conflicting labels: {result['conflicting_labels']}"
+        f"  groups spanning splits: {result['cross_split']}; with conflicting labels: {result['conflicting_labels']}\n"
+        f"  not brain MRI (listed, e.g. head CT): {result['not_brain_mri']['images']} files, {result['not_brain_mri']['distinct']} distinct"
     )
     return result, text

@@ -128,6 +128,21 @@ def audit_manifest(frame: pd.DataFrame, threshold: int = NEAR_THRESHOLD) -> dict
         "unique_images": n - sum(len(g) - 1 for g in all_groups),
         "per_class": per_class,
         "pairs": examples[:MAX_PAIRS],
+        "not_brain_mri": _not_brain_mri(frame),
+    }
+
+
+def _not_brain_mri(frame: pd.DataFrame) -> dict:
+    """The dataset's files listed as not brain MRI (:mod:`engine.data.not_brain_mri`): filed under a class, they
+    are another modality."""
+    from engine.data.not_brain_mri import not_brain_mri
+
+    listed = frame[not_brain_mri(frame, list(frame["path"]))] if len(frame) else frame
+    return {
+        "images": int(len(listed)),
+        "distinct": int(listed["sha256"].nunique()) if len(listed) else 0,
+        "per_class": {c: int((listed["class"] == c).sum()) for c in CLASSES},
+        "paths": sorted(listed["path"])[:MAX_PAIRS],
     }
 
 

@@ -8,6 +8,7 @@ import json
 import time
 
 from engine.classes import CLASSES
+from engine.data.not_brain_mri import not_brain_mri
 from engine.data.pixels import HIGH_PERCENTILE, LOW_PERCENTILE
 from engine.hdfs.storage import Storage
 from engine.ml import phases, registry
@@ -88,8 +89,9 @@ def finish(settings: Settings, storage: Storage, model, config: TrainConfig, run
     }
     card["model_sha256"] = registry.file_sha256(model_dir / "model.keras")  # checked before every load
     (model_dir / "card.json").write_text(json.dumps(card, indent=1))
-    # The refusal threshold comes from real held-out scans.
-    save_ood(model_dir, fit_for_arrays(model, x[train_idx], y[train_idx], x[val_idx], [paths[i] for i in val_idx]))
+    # The refusal threshold comes from real held-out scans; the dataset's images that are not brain MRI are negatives.
+    nm = not_brain_mri(manifest, paths)
+    save_ood(model_dir, fit_for_arrays(model, x[train_idx], y[train_idx], x[val_idx], [paths[i] for i in val_idx], (nm[train_idx], nm[val_idx])))
     (model_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1, default=str))
     (folder / "val_paths.json").write_text(json.dumps(sorted(paths[i] for i in val_idx)))
     registry.save_model(settings, storage, model_dir, run_id)

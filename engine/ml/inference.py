@@ -13,7 +13,7 @@ from engine.errors import InputError
 from engine.hdfs.storage import Storage
 from engine.ml import registry
 from engine.ml.calibration import calibrated_probabilities
-from engine.ml.test_time import mirrored
+from engine.ml.test_time import flip_averaged, keras_logits
 from engine.ml.tfsetup import import_tensorflow
 from engine.settings import Settings
 
@@ -58,20 +58,11 @@ class LoadedModel:
         return prepare_image(content, self.size, self.channels)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Raw logits for a uint8 batch (n, size, size, channels), through a compiled tf.function; averaged with
+        """Raw logits for a uint8 batch (n, size, size, channels), through a compiled function; averaged with
         the mirror image's when the card says so."""
-        import tensorflow as tf
-
         if self._fn is None:
-            self._fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
-        out = []
-        for start in range(0, len(batch), 64):
-            part = batch[start : start + 64]
-            logits = self._fn(tf.convert_to_tensor(part)).numpy()
-            if self.flip:
-                logits = (logits + self._fn(tf.convert_to_tensor(np.ascontiguousarray(mirrored(part)))).numpy()) / 2
-            out.append(logits)
-        return np.concatenate(out) if out else np.zeros((0, len(self.card["classes"])))
+            self._fn = keras_logits(self.model, 64)
+        return flip_averaged(self._fn, batch) if self.flip else self._fn(batch)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return calibrated_probabilities(self.logits(batch), self.temperature)

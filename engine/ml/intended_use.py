@@ -30,10 +30,18 @@ def figures(card: dict) -> str:
         return (
             f"cross-validated ({done}, {cv['n']:,} scans each tested by a model that never saw it; its recipe, retrained per fold{flip}): "
             f"accuracy {cv['accuracy']:.1%}, lowest class recall {cv['lowest_recall']:.1%} ({cv['lowest_recall_class']}), "
-            f"real scans refused {cv['refused']:.1%}, flagged for review {cv['uncertain']:.1%}, calibration error {cv['ece']:.3f}"
+            f"{_refused(cv)}, flagged for review {cv['uncertain']:.1%}, calibration error {cv['ece']:.3f}"
         )
     v = card["validation"]
     return f"accuracy {v['accuracy']:.1%} on its validation split of {v['n']} scans (the split that chose it: an optimistic figure)"
+
+
+def _refused(cv: dict) -> str:
+    ct = cv.get("not_brain_mri")
+    if not ct:  # figures of before 2026-12-02 10:52 counted every labelled scan as real
+        return f"real scans refused {cv['refused']:.1%}"
+    also = f" (and {ct['refused']} of the {ct['n']} head CT slices the dataset files as brain MRI, rightly)" if ct["n"] else ""
+    return f"real brain MRI refused {cv['refused']:.1%}{also}"
 
 
 def summarise_cv(result: dict, flip: bool = False) -> dict:
@@ -52,7 +60,9 @@ def summarise_cv(result: dict, flip: bool = False) -> dict:
         "accuracy_min_fold": figures["accuracy"]["min"],
         "lowest_recall": recalls[lowest],
         "lowest_recall_class": lowest,
-        "refused": figures["refused"]["mean"],
+        "refused": figures.get("refused_brain_mri", figures["refused"])["mean"],  # real brain MRI refused
+        "refused_labelled": figures["refused"]["mean"],  # every labelled scan, the dataset's CT slices included
+        **({"not_brain_mri": figures["not_brain_mri_in_dataset"]} if "not_brain_mri_in_dataset" in figures else {}),
         "uncertain": figures["uncertain"]["mean"],
         "ece": figures["ece"]["mean"],
         "test_time_flip": figures is flipped,

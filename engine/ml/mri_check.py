@@ -1,7 +1,9 @@
 """Is this a brain MRI slice at all? A small neural network on the model's own penultimate features and the seven
 layout statistics (:mod:`engine.ml.layout`), trained on real scans (as they are and under the shifts uploads
 carry, :mod:`engine.data.shifts`) against real images that are not brain MRI (:mod:`engine.data.negatives`:
-CT, nuclear medicine, ultrasound, abdominal MR, photographs, microscopy, pages, patterns).
+CT, nuclear medicine, ultrasound, abdominal MR, photographs, microscopy, pages, patterns), and against the training
+dataset's own images that are not brain MRI (:mod:`engine.data.not_brain_mri`: head CT slices the public dataset
+files as "no tumour"), which are never among its positives.
 
 The feature distance alone could not tell "an unusual brain MRI" from "not a brain MRI": a head CT sat closer to
 the training scans than some real meningiomas. A check that has seen both sides can. It refuses only when the
@@ -62,13 +64,19 @@ def shifted_arrays(x: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     return np.stack(out) if out else np.zeros((0, *x.shape[1:]), dtype=np.uint8)
 
 
-def negative_arrays(size: int, channels: int, per_source: int = NEGATIVE_VARIANTS, seed: int = 0) -> tuple[np.ndarray, list[str], list[str]]:
-    """(prepared images, source, group) of the negative library with ``per_source`` variants each."""
+def negative_arrays(
+    size: int, channels: int, per_source: int = NEGATIVE_VARIANTS, seed: int = 0, x_not_mri: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(prepared images, source, group) of the negative library with ``per_source`` variants each, and of the
+    training dataset's own images that are not brain MRI (:mod:`engine.data.not_brain_mri`) with a few each."""
     from engine.data.framing import reframe
     from engine.data.negatives import negatives, with_variants
+    from engine.data.not_brain_mri import DATASET_VARIANTS, as_negatives
     from engine.data.pixels import prepare_pil
 
     items = with_variants(negatives(seed), per_source, seed)
+    if x_not_mri is not None and len(x_not_mri):
+        items += with_variants(as_negatives(x_not_mri), DATASET_VARIANTS, seed)
     x = np.stack([prepare_pil(reframe(n.image)[0], size, channels) for n in items])  # as the clinic reads an upload
     return x, [n.source for n in items], [n.group for n in items]
 
@@ -111,13 +119,14 @@ def fit_threshold(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) 
     return float(min(0.0, np.quantile(heldout_scores, quantile)))
 
 
-def check_rows(features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0) -> dict:
+def check_rows(features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0, x_not_mri: np.ndarray | None = None) -> dict:
     """What the check is fitted from: positive rows (training scans, clean and shifted), negative rows with their
     sources, and held-out rows (clean and shifted) for the threshold. ``features_of(x)``: the model's
-    penultimate features of prepared images."""
+    penultimate features of prepared images; ``x_not_mri``: the dataset's images that are not brain MRI (kept out
+    of ``x_train`` and ``x_heldout`` by the caller), learnt as negatives."""
     size, channels = x_train.shape[1], x_train.shape[3]
     shifted_train = shifted_arrays(x_train, SHIFTED_TRAIN_SCANS, seed)
-    x_neg, sources, groups = negative_arrays(size, channels, seed=seed)
+    x_neg, sources, groups = negative_arrays(size, channels, seed=seed, x_not_mri=x_not_mri)
     held = np.concatenate([x_heldout, shifted_arrays(x_heldout, SHIFTED_HELDOUT_SCANS, seed + 1)])
     return {
         "pos": np.concatenate([inputs(features_of(x_train), x_train), inputs(features_of(shifted_train), shifted_train)]),
@@ -141,6 +150,6 @@ def fit_from_rows(rows: dict, leave_out: str | None = None, leave_out_group: str
     return fitted
 
 
-def fit_mri_check(features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0) -> dict:
+def fit_mri_check(features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0, x_not_mri: np.ndarray | None = None) -> dict:
     """The check for one model, fitted on its training scans and (for the threshold) held-out ones."""
-    return fit_from_rows(check_rows(features_of, x_train, x_heldout, seed))
+    return fit_from_rows(check_rows(features_of, x_train, x_heldout, seed, x_not_mri))

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.data import datasets
+from engine.data.not_brain_mri import not_brain_mri
 from engine.data.preprocess import read_prepared
 from engine.hdfs.storage import Storage
 from engine.ml import registry
@@ -86,16 +87,22 @@ def features_of(model):
     return run
 
 
-def fit_for_arrays(model, x_train, y_train, x_heldout, heldout_paths: list[str] | None = None) -> dict:
+def fit_for_arrays(model, x_train, y_train, x_heldout, heldout_paths: list[str] | None = None, not_mri: tuple | None = None) -> dict:
     """The feature-distance statistics and, beside them, the layout statistics (:mod:`engine.ml.layout`) and the
-    brain-MRI check (:mod:`engine.ml.mri_check`), whose threshold comes from one half of the held-out scans."""
+    brain-MRI check (:mod:`engine.ml.mri_check`), whose threshold comes from one half of the held-out scans.
+    ``not_mri``: masks over the training and held-out scans of the dataset's images that are not brain MRI
+    (:mod:`engine.data.not_brain_mri`): left out of every statistic of real scans, learnt by the check as negatives."""
     from engine.ml.mri_check import fit_mri_check, threshold_half
 
+    nm_train, nm_held = not_mri or (np.zeros(len(x_train), dtype=bool), np.zeros(len(x_heldout), dtype=bool))
+    x_not_mri = np.concatenate([x_train[nm_train], x_heldout[nm_held]])
+    x_train, y_train, x_heldout = x_train[~nm_train], y_train[~nm_train], x_heldout[~nm_held]
+    heldout_paths = [p for p, m in zip(heldout_paths, nm_held) if not m] if heldout_paths else None
     run = features_of(model)
     stats = fit_ood(run(x_train), y_train, run(x_heldout))
     stats["layout"] = fit_layout(layout_stats(x_train), layout_stats(x_heldout))
     half = threshold_half(heldout_paths) if heldout_paths else np.ones(len(x_heldout), dtype=bool)
-    stats["mri_check"] = fit_mri_check(run, x_train, x_heldout[half])
+    stats["mri_check"] = fit_mri_check(run, x_train, x_heldout[half], x_not_mri=x_not_mri)
     return stats
 
 
@@ -119,7 +126,8 @@ def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
     x, y, paths = read_prepared(storage, card["training"]["dataset"], loaded.size)
     val_paths = set(validation_paths(settings, storage, loaded, paths, y))
     is_val = np.array([p in val_paths for p in paths])
-    stats = fit_for_arrays(loaded.model, x[~is_val], y[~is_val], x[is_val], [p for p, v in zip(paths, is_val) if v])
+    nm = not_brain_mri(datasets.read_manifest(storage, card["training"]["dataset"]), paths)
+    stats = fit_for_arrays(loaded.model, x[~is_val], y[~is_val], x[is_val], [p for p, v in zip(paths, is_val) if v], (nm[~is_val], nm[is_val]))
     save_ood(loaded.folder, stats)
     if storage.exists(f"{registry.models_root()}/{model_id}"):
         storage.write(f"{registry.models_root()}/{model_id}/ood.json", (loaded.folder / "ood.json").read_bytes(), overwrite=True)

@@ -121,3 +121,14 @@ def test_models_page_shows_what_the_gate_refuses(app):
     assert any(m.label == "Not brain MRI, refused" for m in app.metric)
     assert any(m.label == "Weakest kind the check never saw" for m in app.metric)
     assert any(b.label == "Start the measurement" for b in app.button)
+
+
+def test_models_page_sets_the_datasets_head_ct_slices_apart_from_real_scans(app):
+    """The shipped cross-validation counts false refusals of real brain MRI, and the head CT slices the public
+    dataset files as "no tumour" apart from them (a right refusal, not a false one)."""
+    app.switch_page("views/models.py")
+    app.run()
+    assert not app.exception, app.exception
+    metric = next(m for m in app.metric if m.label == "Real brain MRI refused")
+    assert "head CT slices" in metric.help and "rightly" in metric.help
+    assert any("not brain MRI in the fold, refused" in df.value.columns for df in app.dataframe)

@@ -170,6 +170,9 @@ def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds
         assert set(f["refused"]) >= {"overall", "per_class"} and f["thresholds"]["refuse"] > f["thresholds"]["review"]
     assert r["accuracy"]["min"] <= r["accuracy"]["mean"] <= r["accuracy"]["max"]
     assert set(r["refused"]) >= {"mean", "max", "per_class_max"} and r["recipe"]["folds"] == 2 and r["recipe"]["epochs"] == 1
+    # the sample's one head CT slice filed as "no tumour" (engine.data.not_brain_mri) is tested, and set apart
+    assert sum(f["not_brain_mri_in_fold"]["n"] for f in r["folds"]) == r["not_brain_mri_in_dataset"]["n"] == 1
+    assert sum(f["refused_brain_mri"]["n"] for f in r["folds"]) == 39 and set(r["refused_brain_mri"]) >= {"mean", "max", "per_class_max"}
     # every fold read again with test-time flip, its temperature and thresholds fitted inside the fold as well
     assert r["test_time_flip"]["folds"] == [1, 2] and r["test_time_flip"]["n"] == 40
     assert all(f["test_time_flip"]["n"] == f["n"] and "refused" in f["test_time_flip"] for f in r["folds"])

@@ -80,3 +80,14 @@ def test_small_files_report_counts_objects():
     assert r["raw_files"] == 100 and r["raw_blocks"] == 100
     assert r["packed_files"] == 1 and r["packed_blocks"] == 1
     assert r["objects_saved_ratio"] > 50
+
+
+def test_audit_names_files_listed_as_not_brain_mri():
+    from engine.data.not_brain_mri import listed_digests
+
+    ct = sorted(listed_digests())[0]
+    f = frame([row("x/Tr-no_1.jpg", ct, H0, cls="notumor"), row("x/Tr-no_2.jpg", ct, H0, cls="notumor"), row("x/Tr-gl_1.jpg", "s9", H_FAR)])
+    found = duplicates.audit_manifest(f, threshold=10)["not_brain_mri"]
+    assert found["images"] == 2 and found["distinct"] == 1 and found["per_class"]["notumor"] == 2
+    assert found["paths"] == ["x/Tr-no_1.jpg", "x/Tr-no_2.jpg"]
+    assert duplicates.audit_manifest(f.iloc[2:], threshold=10)["not_brain_mri"]["images"] == 0

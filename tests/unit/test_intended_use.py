@@ -1,0 +1,29 @@
+"""The card's cross-validated figures say how many real brain MRI were refused, with the dataset's head CT slices
+counted apart, from the shipped cross-validation result itself."""
+
+import json
+
+from engine.ml.intended_use import figures, summarise_cv
+from engine.settings import REPO_ROOT
+
+
+def _shipped_cv() -> dict:
+    return json.loads(next((REPO_ROOT / "assets" / "reference").glob("cv-*.json")).read_text())
+
+
+def test_the_card_states_real_brain_mri_refused_and_the_ct_slices_apart():
+    result = _shipped_cv()
+    cv = summarise_cv(result, flip=True)
+    assert cv["test_time_flip"] and cv["refused"] == result["test_time_flip"]["refused_brain_mri"]["mean"]
+    assert cv["refused_labelled"] == result["test_time_flip"]["refused"]["mean"] > cv["refused"]
+    assert cv["not_brain_mri"] == {"n": 43, "refused": result["test_time_flip"]["not_brain_mri_in_dataset"]["refused"]}
+    text = figures({"cross_validation": cv})
+    assert f"real brain MRI refused {cv['refused']:.1%}" in text and "of the 43 head CT slices" in text
+
+
+def test_figures_of_before_the_list_still_read_as_real_scans_refused():
+    result = _shipped_cv()
+    old = {**result, "test_time_flip": {k: v for k, v in result["test_time_flip"].items() if k not in ("refused_brain_mri", "not_brain_mri_in_dataset")}}
+    cv = summarise_cv(old, flip=True)
+    assert "not_brain_mri" not in cv and cv["refused"] == cv["refused_labelled"]
+    assert "real scans refused" in figures({"cross_validation": cv})

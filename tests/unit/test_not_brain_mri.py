@@ -1,0 +1,50 @@
+"""The dataset's images that are not brain MRI: listed by content, recognised under any path, learnt by the
+brain-MRI check as CT negatives (and left out with the CT group), never among its positives."""
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+
+from engine.data import not_brain_mri
+from engine.ml import mri_check
+from tests.images import SAMPLE
+
+
+def test_the_list_names_head_ct_slices_published_as_no_tumour_by_their_content():
+    files = json.loads(not_brain_mri.LIST_FILE.read_text())["files"]
+    assert len(files) == 43 and len(not_brain_mri.listed_digests()) == 22  # exact copies share a digest
+    assert {f["class_as_published"] for f in files} == {"notumor"} and {f["kind"] for f in files} == {"head CT"}
+    assert all(len(f["sha256"]) == 64 for f in files)
+
+
+def test_a_listed_file_is_recognised_by_content_whatever_its_path():
+    ct = SAMPLE / "Training" / "notumor" / "Tr-no_1174.jpg"  # the shipped sample holds one of them
+    mri = SAMPLE / "Training" / "notumor" / sorted(p.name for p in (SAMPLE / "Training" / "notumor").glob("*.jpg") if p.name != ct.name)[0]
+    manifest = pd.DataFrame(
+        {
+            "path": ["/mri/datasets/any-name/raw/a.jpg", "/mri/datasets/any-name/raw/b.jpg"],
+            "sha256": [hashlib.sha256(f.read_bytes()).hexdigest() for f in (ct, mri)],
+        }
+    )
+    assert not_brain_mri.not_brain_mri(manifest, list(manifest["path"]) + ["/not/in/the/manifest.jpg"]).tolist() == [True, False, False]
+
+
+def test_the_check_learns_listed_images_as_ct_negatives_and_leaves_them_out_with_ct():
+    listed = np.random.default_rng(0).integers(0, 255, (3, 64, 64, 1), dtype=np.uint8)
+    _, sources, groups = mri_check.negative_arrays(64, 1, per_source=0, x_not_mri=listed)
+    mine = [g for s, g in zip(sources, groups) if s.startswith("dataset-not-mri-")]
+    assert mine == [not_brain_mri.GROUP] * 3 * (1 + not_brain_mri.DATASET_VARIANTS)
+    base = len(mri_check.negative_arrays(64, 1, per_source=0)[1])
+    assert len(sources) == base + len(mine)
+
+    rows = {
+        "pos": np.random.default_rng(1).normal(1.0, 1.0, (200, 4)),
+        "neg": np.random.default_rng(2).normal(-1.0, 1.0, (len(sources), 4)),
+        "neg_sources": np.array(sources),
+        "neg_groups": np.array(groups),
+        "heldout": np.random.default_rng(3).normal(1.0, 1.0, (200, 4)),
+    }
+    assert any(s.startswith("dataset-not-mri-") for s in mri_check.fit_from_rows(rows)["negative_sources"])
+    assert not any(s.startswith("dataset-not-mri-") for s in mri_check.fit_from_rows(rows, leave_out_group="ct")["negative_sources"])
