@@ -165,11 +165,12 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
         )
     if args.action == "cv":
         from engine.bench.cv import attach_to_card
+        from engine.ml.intended_use import refused_text
 
         summary = attach_to_card(settings, storage, args.model_id)
         return summary, (
             f"{args.model_id}: its card now states the cross-validated figures of its recipe ({summary['folds_done']} of "
-            f"{summary['folds']} folds, {summary['n']:,} scans): accuracy {summary['accuracy']:.2%}, refused {summary['refused']:.2%}."
+            f"{summary['folds']} folds, {summary['n']:,} scans): accuracy {summary['accuracy']:.2%}, {refused_text(summary)}."
         )
     if args.action == "promote":
         registry.promote(settings, storage, args.model_id)

@@ -30,13 +30,13 @@ def figures(card: dict) -> str:
         return (
             f"cross-validated ({done}, {cv['n']:,} scans each tested by a model that never saw it; its recipe, retrained per fold{flip}): "
             f"accuracy {cv['accuracy']:.1%}, lowest class recall {cv['lowest_recall']:.1%} ({cv['lowest_recall_class']}), "
-            f"{_refused(cv)}, flagged for review {cv['uncertain']:.1%}, calibration error {cv['ece']:.3f}"
+            f"{refused_text(cv)}, flagged for review {cv['uncertain']:.1%}, calibration error {cv['ece']:.3f}"
         )
     v = card["validation"]
     return f"accuracy {v['accuracy']:.1%} on its validation split of {v['n']} scans (the split that chose it: an optimistic figure)"
 
 
-def _refused(cv: dict) -> str:
+def refused_text(cv: dict) -> str:
     ct = cv.get("not_brain_mri")
     if not ct:  # figures of before 2026-12-02 10:52 counted every labelled scan as real
         return f"real scans refused {cv['refused']:.1%}"
