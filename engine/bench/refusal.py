@@ -54,6 +54,18 @@ def _by_group(uploads: list[dict], refused: list[bool]) -> dict:
     return {k: {"n": len(v), "refused": int(sum(v)), "share": sum(v) / len(v)} for k, v in sorted(groups.items())}
 
 
+def _shipped_check_rows(clf, x: np.ndarray, all_paths: list[str], val_paths: set[str], not_mri: dict[str, bool]) -> dict:
+    """What the shipped brain-MRI check was fitted from, built again (so a group can be left out of it): its
+    training scans, the threshold half of its validation split, the dataset's images that are not brain MRI."""
+    from engine.ml.mri_check import check_rows, threshold_half
+    from engine.ml.ood import features_of
+
+    is_val = np.array([p in val_paths for p in all_paths])
+    in_threshold_half = threshold_half([p for p, v in zip(all_paths, is_val) if v])
+    nm = np.array([not_mri[p] for p in all_paths])
+    return check_rows(features_of(clf.loaded.model), x[~is_val & ~nm], x[is_val][in_threshold_half & ~nm[is_val]], x_not_mri=x[nm])
+
+
 def _left_out(clf, uploads: list[dict], rows: dict) -> dict:
     """Each group of grey negatives judged by a check refitted without any image of that group: what a kind of
     image the check never saw meets (the whole gate, not the check alone)."""
@@ -104,8 +116,8 @@ def benchmark_refusal(
     from engine.data.not_brain_mri import not_brain_mri
     from engine.data.preprocess import read_prepared
     from engine.ml.inference import load_model
-    from engine.ml.mri_check import check_rows, threshold_half
-    from engine.ml.ood import features_of, validation_paths
+    from engine.ml.mri_check import threshold_half
+    from engine.ml.ood import validation_paths
 
     clf = Classifier(load_model(settings, storage, model_id))
     uploads = negative_uploads()
@@ -145,12 +157,7 @@ def benchmark_refusal(
         "shift_scans": len(shift_sample),
     }
     if leave_out and clf.ood and clf.ood.get("mri_check"):
-        held = set(paths)
-        is_val = np.array([p in held for p in all_paths])
-        in_threshold_half = threshold_half([p for p, v in zip(all_paths, is_val) if v])
-        nm = np.array([not_mri[p] for p in all_paths])
-        rows = check_rows(features_of(clf.loaded.model), x[~is_val & ~nm], x[is_val][in_threshold_half & ~nm[is_val]], x_not_mri=x[nm])
-        result["by_group_left_out"] = _left_out(clf, uploads, rows)
+        result["by_group_left_out"] = _left_out(clf, uploads, _shipped_check_rows(clf, x, all_paths, set(paths), not_mri))
         grey = [u for u in uploads if u["grey"]]
         result["left_out_note"] = f"{len(grey)} grey images, each group judged by a check refitted without any image of that group"
     return result

@@ -198,6 +198,18 @@ def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds
     assert intended_use(card)["figures"].startswith("cross-validated (2-fold, 40 scans")
 
 
+def test_benchmark_refusal_counts_non_mri_real_scans_shifts_and_unseen_kinds(tiny_model):
+    out = subprocess.run([*ENGINE, "benchmark", "refusal", "--model", tiny_model, "--json"], capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert r["non_mri"] >= 300 and 0 <= r["non_mri_refused"] <= r["non_mri"] and sum(g["n"] for g in r["by_group"].values()) == r["non_mri"]
+    assert 1 <= r["real_scans"] <= 40 and 0 <= r["real_falsely_refused"] <= r["real_scans"]
+    assert len(r["shifts"]) == 23 and all(row["n"] == r["shift_scans"] for row in r["shifts"].values())
+    # each group judged by a check refitted without it (the dataset's CT slices leave with the CT group)
+    assert {"other modalities: CT", "photographs, grey"} <= set(r["by_group_left_out"])
+    assert "not brain MRI" in r["real_from"]
+
+
 def test_test_time_flip_answers_a_scan_and_its_mirror_image_alike(tiny_model, settings, storage, tmp_path):
     from PIL import Image, ImageOps
 
