@@ -41,7 +41,7 @@ def stats(name: str) -> dict | None:
 @st.cache_data(ttl=30, show_spinner=False)
 def audit(name: str) -> dict | None:
     try:
-        return json.loads(state.storage().read(f"{datasets.dataset_dir(name)}/audit.json"))
+        return json.loads(state.storage().read(datasets.audit_path(name)))
     except NotFoundError:
         return None
 

@@ -93,7 +93,7 @@ def cmd_dataset(args, settings: Settings, progress) -> tuple[dict, str]:
     frame = datasets.read_manifest(storage, args.target)
     progress(0, 1, "comparing hashes")
     result = {"dataset": args.target, **duplicates.audit_manifest(frame, threshold=args.threshold)}
-    datasets.replace_file(storage, f"{datasets.dataset_dir(args.target)}/duplicates.json", json.dumps(result).encode())
+    datasets.replace_file(storage, datasets.audit_path(args.target), json.dumps(result).encode())
     progress(1, 1, "done")
     text = (
         f"{args.target}: {result['images']} images, {result['unique_images']} unique after grouping duplicates\n"

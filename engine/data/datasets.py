@@ -59,6 +59,11 @@ def dataset_dir(name: str) -> str:
     return f"{datasets_root()}/{check_name(name)}"
 
 
+def audit_path(name: str) -> str:
+    """The cached result of `dataset audit` (docs/pipeline.md's layout): written by the audit job, read by the Dataset page."""
+    return f"{dataset_dir(name)}/audit.json"
+
+
 def manifest_path(name: str) -> str:
     return f"{dataset_dir(name)}/manifest.parquet"
 

@@ -70,7 +70,9 @@ def test_zip_ingest_through_the_cli_json(storage, tmp_path, dataset_name):
             [sys.executable, "-m", "engine", "dataset", "audit", dataset_name, "--json"], capture_output=True, text=True, timeout=300, check=True
         ).stdout
     )
-    assert set(audit) >= {"exact_groups", "near_groups", "cross_split", "conflicting_labels"}
+    assert set(audit) >= {"exact_groups", "near_groups", "cross_split", "conflicting_labels", "not_brain_mri"}
+    # kept where the Dataset page reads it (it once wrote another name, and the page never showed an audit)
+    assert json.loads(storage.read(datasets.audit_path(dataset_name))) == audit
 
 
 def test_failed_ingest_leaves_nothing(storage, tmp_path, dataset_name, monkeypatch):
