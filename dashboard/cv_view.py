@@ -79,7 +79,7 @@ def show_result(result: dict, key: str) -> None:
     st.dataframe(_fold_table(result), hide_index=True, width="stretch")
     flip = result.get("test_time_flip")
     if flip:
-        plain = flip.get("one_reading_accuracy", acc["pooled"])  # results before 2026-12-03 flipped every fold
+        plain = flip.get("one_reading_accuracy", acc["pooled"])  # results without the field flipped every fold
         st.caption(
             f"Test-time flip, measured on the same {len(flip['folds'])} folds' models (each scan and its mirror image read, "
             f"the two averaged; calibration and thresholds fitted inside each fold): accuracy {flip['accuracy']['pooled']:.2%} "

@@ -137,10 +137,10 @@ def _not_brain_mri(frame: pd.DataFrame) -> dict:
     are another modality."""
     from engine.data.not_brain_mri import not_brain_mri
 
-    listed = frame[not_brain_mri(frame, list(frame["path"]))] if len(frame) else frame
+    listed = frame[not_brain_mri(frame, list(frame["path"]))]
     return {
         "images": int(len(listed)),
-        "distinct": int(listed["sha256"].nunique()) if len(listed) else 0,
+        "distinct": int(listed["sha256"].nunique()),
         "per_class": {c: int((listed["class"] == c).sum()) for c in CLASSES},
         "paths": sorted(listed["path"])[:MAX_PAIRS],
     }
