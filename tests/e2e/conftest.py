@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from engine.settings import REPO_ROOT
 from tests.conftest import free_port
@@ -150,3 +151,23 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def choose_in_first_selectbox(page, option: str, tries: int = 3) -> None:
+    """Pick `option` in the page's first selectbox.
+
+    Typed, so a long list (the dropdown draws only the options in view) cannot hide it; the page is reloaded
+    when the cached dataset list (10 s TTL) was read before the option existed.
+    """
+    for attempt in range(tries):
+        page.locator('[data-testid="stSelectbox"]').first.click()
+        page.keyboard.type(option)
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+            page.reload()
+            settle(page)

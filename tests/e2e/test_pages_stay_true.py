@@ -11,7 +11,7 @@ from engine.data.ingest import ingest_dataset
 from engine.data.preprocess import preprocess_dataset
 from engine.jobs import store as jobs
 from engine.ml import runs
-from tests.e2e.conftest import main_text, settle, wait_for_text
+from tests.e2e.conftest import choose_in_first_selectbox, main_text, settle, wait_for_text
 from tests.e2e.test_pipeline_in_browser import commit_text
 from tests.images import SAMPLE, sample_files
 
@@ -81,8 +81,7 @@ def test_enter_starts_nothing_and_the_train_page_follows_the_new_run(page, dashb
         before = jobs.latest_job(settings, "train")
         page.goto(f"{dashboard_url}/train")
         settle(page)
-        page.locator('[data-testid="stSelectbox"]').first.click()
-        page.get_by_role("option", name=name, exact=True).click()
+        choose_in_first_selectbox(page, name)
         settle(page)
         epochs = page.get_by_label("Epochs", exact=True)
         epochs.fill("1")

@@ -15,7 +15,7 @@ from engine.data.ingest import ingest_dataset
 from engine.jobs import store as jobs
 from engine.ml import registry
 from tests.conftest import free_port
-from tests.e2e.conftest import launch_browser, launch_dashboard, main_text, settle, stop_dashboard, wait_for_text, wait_healthy
+from tests.e2e.conftest import choose_in_first_selectbox, launch_browser, launch_dashboard, main_text, settle, stop_dashboard, wait_for_text, wait_healthy
 from tests.images import SAMPLE, sample_files
 
 
@@ -87,8 +87,7 @@ def test_preprocessing_job_survives_a_dashboard_restart(browser, hdfs_cluster, s
         wait_healthy(url, proc, log)
         page.goto(f"{url}/preprocess")
         settle(page)
-        page.locator('[data-testid="stSelectbox"]').first.click()
-        page.get_by_role("option", name=name, exact=True).click()
+        choose_in_first_selectbox(page, name)
         page.get_by_role("button", name="Run preprocessing").click()
         wait_for_text(page, f"Preprocess {name} at 128 px", 30)  # the live progress bar of the job
         job = jobs.latest_job(settings, "preprocess", name)
