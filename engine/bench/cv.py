@@ -79,10 +79,11 @@ def run_cv(
         arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y), (train_idx, val_idx, test_idx), k, folds, on_progress)
         layouts = {part: layout[idx] for part, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))}
         check = _check_rows(folder / f"fold-{k + 1}", x, (train_idx, val_idx, test_idx), not_mri)
-        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check, not_mri[test_idx])})
+        listed = {"train": not_mri[train_idx], "val": not_mri[val_idx], "test": not_mri[test_idx]}
+        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check, listed)})
         flipped = _flipped_logits(folder / f"fold-{k + 1}", x, arrays, val_idx, test_idx)
         if flipped is not None:  # the same fold read with test-time flip (engine.ml.test_time): a lever, measured
-            rows[-1]["test_time_flip"] = fold_report({**arrays, **flipped}, screened[test_idx], layouts, check, not_mri[test_idx])
+            rows[-1]["test_time_flip"] = fold_report({**arrays, **flipped}, screened[test_idx], layouts, check, listed)
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
         write_json_atomic(folder / "result.json", summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder)))  # so far
     result = summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder))
@@ -140,8 +141,7 @@ def _check_rows(folder: Path, x: np.ndarray, split, not_mri: np.ndarray) -> dict
     train_idx, val_idx, test_idx = split
     run = features_of(keras.models.load_model(folder / "checkpoint.keras"))
     half = threshold_half([str(i) for i in val_idx])  # the same rule as the shipped check: half the inner split
-    negatives = np.concatenate([train_idx[not_mri[train_idx]], val_idx[not_mri[val_idx]]])
-    rows = check_rows(run, x[train_idx[~not_mri[train_idx]]], x[val_idx[half & ~not_mri[val_idx]]], x_not_mri=x[negatives])
+    rows = check_rows(run, x[train_idx], x[val_idx], not_mri=(not_mri[train_idx], not_mri[val_idx]), in_threshold=half)
     rows["test"] = inputs(run(x[test_idx]), x[test_idx])
     rows["not_mri_list"] = np.array(list_digest())
     np.savez(folder / "check.tmp.npz", **rows)

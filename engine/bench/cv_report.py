@@ -43,17 +43,21 @@ def _rates(flags: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], check: dict | None = None, not_mri: np.ndarray | None = None) -> dict:
+def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], check: dict | None = None, not_mri: dict[str, np.ndarray] | None = None) -> dict:
     """One fold's figures, with the temperature and every refusal threshold fitted on its inner split only.
     ``layouts``: the layout statistics (:mod:`engine.ml.layout`) of the inner training, inner validation and
     test scans; ``check``: the rows the fold's brain-MRI check is fitted from and its test inputs
-    (:func:`engine.bench.cv._check_rows`), None to leave the check out; ``not_mri``: which test scans the dataset
-    files as brain MRI although they are not (:mod:`engine.data.not_brain_mri`): refusing them is right, so
-    ``refused_brain_mri`` counts false refusals without them (``refused`` counts every labelled scan)."""
+    (:func:`engine.bench.cv._check_rows`), None to leave the check out; ``not_mri``: masks over the inner
+    training, inner validation and test scans ("train", "val", "test") of the images the dataset files as brain
+    MRI although they are not (:mod:`engine.data.not_brain_mri`). They are left out of the feature-distance and
+    layout statistics, as the shipped model's are; refusing them is right, so ``refused_brain_mri`` counts false
+    refusals without them (``refused`` counts every labelled scan)."""
+    none = {part: np.zeros(len(a[f"y_{part}"]), dtype=bool) for part in ("train", "val", "test")}
+    scans = {part: ~m for part, m in (not_mri or none).items()}
     temperature = fit_temperature(a["logits_val"], a["y_val"])
-    ood = fit_ood(a["feats_train"], a["y_train"], a["feats_val"])
+    ood = fit_ood(a["feats_train"][scans["train"]], a["y_train"][scans["train"]], a["feats_val"][scans["val"]])
     ood["means"], ood["precision"] = np.asarray(ood["means"]), np.asarray(ood["precision"])
-    ood["layout"] = fit_layout(layouts["train"], layouts["val"])
+    ood["layout"] = fit_layout(layouts["train"][scans["train"]], layouts["val"][scans["val"]])
     layout = layout_distance(layouts["test"], ood["layout"])
     y = a["y_test"]
     probs = calibrated_probabilities(a["logits_test"], temperature)
@@ -68,7 +72,7 @@ def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], c
     uncertain = np.array([v.uncertain for v in verdicts]) & ~refused
     pred = probs.argmax(axis=1)
     accepted = ~refused
-    mri = ~not_mri if not_mri is not None else np.ones(len(y), dtype=bool)
+    mri = scans["test"]
     return {
         "n": int(len(y)),
         "accuracy": float((pred == y).mean()),

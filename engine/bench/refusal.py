@@ -61,9 +61,9 @@ def _shipped_check_rows(clf, x: np.ndarray, all_paths: list[str], val_paths: set
     from engine.ml.ood import features_of
 
     is_val = np.array([p in val_paths for p in all_paths])
-    in_threshold_half = threshold_half([p for p, v in zip(all_paths, is_val) if v])
     nm = np.array([not_mri[p] for p in all_paths])
-    return check_rows(features_of(clf.loaded.model), x[~is_val & ~nm], x[is_val][in_threshold_half & ~nm[is_val]], x_not_mri=x[nm])
+    half = threshold_half([p for p, v in zip(all_paths, is_val) if v])
+    return check_rows(features_of(clf.loaded.model), x[~is_val], x[is_val], not_mri=(nm[~is_val], nm[is_val]), in_threshold=half)
 
 
 def _left_out(clf, uploads: list[dict], rows: dict) -> dict:

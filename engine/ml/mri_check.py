@@ -119,11 +119,20 @@ def fit_threshold(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) 
     return float(min(0.0, np.quantile(heldout_scores, quantile)))
 
 
-def check_rows(features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0, x_not_mri: np.ndarray | None = None) -> dict:
+def check_rows(
+    features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0, not_mri: tuple | None = None, in_threshold: np.ndarray | None = None
+) -> dict:
     """What the check is fitted from: positive rows (training scans, clean and shifted), negative rows with their
     sources, and held-out rows (clean and shifted) for the threshold. ``features_of(x)``: the model's
-    penultimate features of prepared images; ``x_not_mri``: the dataset's images that are not brain MRI (kept out
-    of ``x_train`` and ``x_heldout`` by the caller), learnt as negatives."""
+    penultimate features of prepared images; ``not_mri``: masks over ``x_train`` and ``x_heldout`` of the
+    dataset's images that are not brain MRI (:mod:`engine.data.not_brain_mri`), learnt as negatives and never as
+    scans; ``in_threshold``: the held-out scans whose scores set the threshold (default: all of them)."""
+    m_train, m_held = not_mri or (np.zeros(len(x_train), dtype=bool), np.zeros(len(x_heldout), dtype=bool))
+    scans = ~m_held if in_threshold is None else in_threshold & ~m_held
+    if not scans.any():  # a tiny split whose threshold half holds only listed images: a threshold needs scans
+        scans = ~m_held
+    x_not_mri = np.concatenate([x_train[m_train], x_heldout[m_held]])
+    x_train, x_heldout = x_train[~m_train], x_heldout[scans]
     size, channels = x_train.shape[1], x_train.shape[3]
     shifted_train = shifted_arrays(x_train, SHIFTED_TRAIN_SCANS, seed)
     x_neg, sources, groups = negative_arrays(size, channels, seed=seed, x_not_mri=x_not_mri)
@@ -150,6 +159,9 @@ def fit_from_rows(rows: dict, leave_out: str | None = None, leave_out_group: str
     return fitted
 
 
-def fit_mri_check(features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0, x_not_mri: np.ndarray | None = None) -> dict:
-    """The check for one model, fitted on its training scans and (for the threshold) held-out ones."""
-    return fit_from_rows(check_rows(features_of, x_train, x_heldout, seed, x_not_mri))
+def fit_mri_check(
+    features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0, not_mri: tuple | None = None, in_threshold: np.ndarray | None = None
+) -> dict:
+    """The check for one model, fitted on its training scans and (for the threshold) held-out ones; the
+    arguments are :func:`check_rows`'s."""
+    return fit_from_rows(check_rows(features_of, x_train, x_heldout, seed, not_mri, in_threshold))

@@ -95,14 +95,12 @@ def fit_for_arrays(model, x_train, y_train, x_heldout, heldout_paths: list[str] 
     from engine.ml.mri_check import fit_mri_check, threshold_half
 
     nm_train, nm_held = not_mri or (np.zeros(len(x_train), dtype=bool), np.zeros(len(x_heldout), dtype=bool))
-    x_not_mri = np.concatenate([x_train[nm_train], x_heldout[nm_held]])
-    x_train, y_train, x_heldout = x_train[~nm_train], y_train[~nm_train], x_heldout[~nm_held]
-    heldout_paths = [p for p, m in zip(heldout_paths, nm_held) if not m] if heldout_paths else None
     run = features_of(model)
-    stats = fit_ood(run(x_train), y_train, run(x_heldout))
-    stats["layout"] = fit_layout(layout_stats(x_train), layout_stats(x_heldout))
-    half = threshold_half(heldout_paths) if heldout_paths else np.ones(len(x_heldout), dtype=bool)
-    stats["mri_check"] = fit_mri_check(run, x_train, x_heldout[half], x_not_mri=x_not_mri)
+    scans_train, scans_held = x_train[~nm_train], x_heldout[~nm_held]
+    stats = fit_ood(run(scans_train), y_train[~nm_train], run(scans_held))
+    stats["layout"] = fit_layout(layout_stats(scans_train), layout_stats(scans_held))
+    half = threshold_half(heldout_paths) if heldout_paths else None
+    stats["mri_check"] = fit_mri_check(run, x_train, x_heldout, not_mri=(nm_train, nm_held), in_threshold=half)
     return stats
 
 

@@ -48,3 +48,23 @@ def test_the_check_learns_listed_images_as_ct_negatives_and_leaves_them_out_with
     }
     assert any(s.startswith("dataset-not-mri-") for s in mri_check.fit_from_rows(rows)["negative_sources"])
     assert not any(s.startswith("dataset-not-mri-") for s in mri_check.fit_from_rows(rows, leave_out_group="ct")["negative_sources"])
+
+
+def test_check_rows_takes_listed_images_out_of_the_scans_and_learns_them_as_negatives():
+    rng = np.random.default_rng(4)
+    x_train, x_held = rng.integers(0, 255, (5, 128, 128, 1), dtype=np.uint8), rng.integers(0, 255, (4, 128, 128, 1), dtype=np.uint8)
+    listed_train, listed_held = np.array([False, True, False, False, True]), np.array([True, False, False, False])
+    seen = []
+
+    def features_of(x):
+        seen.append(x)
+        return np.zeros((len(x), 2), dtype=np.float32)
+
+    rows = mri_check.check_rows(features_of, x_train, x_held, not_mri=(listed_train, listed_held), in_threshold=np.array([True, True, False, True]))
+    assert np.array_equal(seen[0], x_train[~listed_train])  # the positives: scans only
+    assert np.array_equal(seen[3][:2], x_held[[1, 3]])  # the threshold's scans: in its half and not listed
+    assert sum(s.startswith("dataset-not-mri-") for s in rows["neg_sources"]) == 3 * (1 + not_brain_mri.DATASET_VARIANTS)
+
+    seen.clear()  # a threshold half holding only listed images falls back to every held-out scan
+    mri_check.check_rows(features_of, x_train, x_held, not_mri=(listed_train, listed_held), in_threshold=np.array([True, False, False, False]))
+    assert np.array_equal(seen[3][:3], x_held[1:])
