@@ -124,12 +124,15 @@ def _check_rows(folder: Path, x: np.ndarray, split, not_mri: np.ndarray) -> dict
     scans, computed with the fold's model: from disk, else now (None: no trained model in the folder). The
     dataset's images that are not brain MRI (``not_mri``) outside the fold are learnt as negatives; those inside
     it are tested like every scan of the fold."""
-    from engine.data.not_brain_mri import list_digest
+    from engine.data.negatives import negatives
+    from engine.data.not_brain_mri import SOURCE_PREFIX, list_digest
 
     cached = folder / "check.npz"
+    library = sorted({n.source for n in negatives()})
     if cached.exists():
         rows = dict(np.load(cached))
-        if str(rows.get("not_mri_list", "")) == list_digest():  # else fitted with another list: again
+        same_library = sorted({s for s in rows["neg_sources"].tolist() if not s.startswith(SOURCE_PREFIX)}) == library
+        if str(rows.get("not_mri_list", "")) == list_digest() and same_library:  # else fitted from other negatives: again
             return rows
     if not (folder / "checkpoint.keras").exists():
         return None

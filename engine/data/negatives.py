@@ -1,5 +1,5 @@
-"""Real images that are not brain MRI, from packages this project already installs (no download): pydicom's
-sample CT, nuclear-medicine, ultrasound and abdominal MR images, scikit-learn's and scikit-image's photographs,
+"""Real images that are not brain MRI, from packages this project already installs (no download): pydicom's and
+pydicom-data's sample CT, X-ray, nuclear-medicine, ultrasound and other-body MR images, scikit-learn's and scikit-image's photographs,
 microscopy and scanned pages, and synthetic patterns, documents and screenshots. The brain-MRI check (:mod:`engine.ml.mri_check`) learns from them and
 `benchmark refusal` counts what the clinic refuses of them, by group and with each source left out in turn.
 
@@ -18,6 +18,7 @@ GROUPS = {
     "ct": "other modalities: CT",
     "nm": "other modalities: nuclear medicine",
     "us": "other modalities: ultrasound",
+    "xray": "other modalities: X-ray",
     "mr-other": "MRI of other body parts",
     "other-medical": "other medical images (segmentation masks, test patterns)",
     "photo-grey": "photographs, grey",
@@ -41,6 +42,22 @@ PYDICOM_SOURCES = {
 }
 
 
+# pydicom-data's files (the package pydicom's get_testdata_file fetches from; installed from PyPI by requirements.txt):
+# source -> (file, group, frame). Files that hold an image already above under another encoding are left out, so
+# leaving a source out of the check leaves out every copy of it.
+PYDICOM_DATA_SOURCES = {
+    "xray-chest": ("RG1_UNCR.dcm", "xray", None),
+    "xray-tibia": ("RG3_UNCR.dcm", "xray", None),
+    "ct-abdomen": ("explicit_VR-UN.dcm", "ct", None),
+    "ct-head-enhanced": ("eCT_Supplemental.dcm", "ct", 0),
+    "mr-shoulder": ("MR2_UNCR.dcm", "mr-other", None),
+    "us-aloka": ("gdcm-US-ALOKA-16.dcm", "us", None),
+    "us-echo": ("color-pl.dcm", "us", None),
+    "us-cardiac": ("color3d_jpeg_baseline.dcm", "us", 60),
+    "test-pattern-smpte": ("mlut_18.dcm", "other-medical", None),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Negative:
     source: str  # one original image: its variants share it, so a check can be tested with the source left out
@@ -60,6 +77,21 @@ def _pydicom_images() -> list[Negative]:
         if os.path.exists(path):
             with open(path, "rb") as f:
                 out.append(Negative(source, group, read_dicom(f.read()).image))
+    return out
+
+
+def _pydicom_data_images() -> list[Negative]:
+    import data_store  # pydicom-data's package
+
+    from engine.data.scans import read_dicom
+
+    folder = os.path.join(os.path.dirname(data_store.__file__), "data")
+    out = []
+    for source, (name, group, frame) in PYDICOM_DATA_SOURCES.items():
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                out.append(Negative(source, group, read_dicom(f.read(), frame).image))
     return out
 
 
@@ -144,7 +176,7 @@ def _synthetic(seed: int) -> list[Negative]:
 
 def negatives(seed: int = 0) -> list[Negative]:
     """Every source image once."""
-    return _pydicom_images() + _photos() + _synthetic(seed)
+    return _pydicom_images() + _pydicom_data_images() + _photos() + _synthetic(seed)
 
 
 def variant(img: Image.Image, rng: np.random.Generator) -> Image.Image:

@@ -18,6 +18,7 @@ import numpy as np
 LIST_FILE = Path(__file__).resolve().parents[2] / "assets" / "data" / "not-brain-mri.json"
 GROUP = "ct"  # engine.data.negatives.GROUPS: leaving CT out of the check leaves these out too
 DATASET_VARIANTS = 4  # random views of each listed image the check learns from (the library's sources get 12)
+SOURCE_PREFIX = "dataset-not-mri-"  # the negative source of each listed image: dataset-not-mri-0, -1, ...
 
 
 @functools.cache
@@ -43,4 +44,4 @@ def as_negatives(x: np.ndarray) -> list:
 
     from engine.data.negatives import Negative
 
-    return [Negative(f"dataset-not-mri-{i}", GROUP, Image.fromarray(img.mean(axis=-1).astype(np.uint8))) for i, img in enumerate(x)]
+    return [Negative(f"{SOURCE_PREFIX}{i}", GROUP, Image.fromarray(img.mean(axis=-1).astype(np.uint8))) for i, img in enumerate(x)]
