@@ -51,8 +51,8 @@ def refusal_section() -> None:
     st.subheader("What the gate refuses")
     st.caption(
         "An upload that is not a brain MRI slice must be refused, and a real scan must not be, whatever a hospital's "
-        "export or a screenshot did to it. Images that are not brain MRI: real CT, bone-scan, ultrasound and abdominal "
-        "MR images, photographs, microscopy, documents and patterns, each group also judged by a check that never "
+        "export or a screenshot did to it. Images that are not brain MRI: real CT, X-ray, bone-scan, ultrasound and "
+        "other-body MR images, photographs, microscopy, documents and patterns, each group also judged by a check that never "
         "learnt from it (the honest figure for a kind of image it has not met). Real scans: ones neither the model "
         "nor the thresholds saw, as they are and under 23 shifts."
     )

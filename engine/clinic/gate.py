@@ -33,8 +33,8 @@ NOT_LAID_OUT_REASON = (
     "symmetry) is unlike any real scan held out from training, so it is refused rather than guessed."
 )
 NOT_BRAIN_MRI_REASON = (
-    "This does not look like a brain MRI slice: a check trained on real brain MRI against CT, ultrasound, nuclear "
-    "medicine, MRI of other body parts and photographs finds it unlike the real scans, so it is refused rather than guessed."
+    "This does not look like a brain MRI slice: a check trained on real brain MRI against CT, X-ray, ultrasound, "
+    "nuclear medicine, MRI of other body parts and photographs finds it unlike the real scans, so it is refused rather than guessed."
 )
 REFUSED_REASON = (
     "This does not look like the brain MRI slices the model was trained on: it is further from them than any real "

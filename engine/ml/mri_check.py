@@ -1,7 +1,7 @@
 """Is this a brain MRI slice at all? A small neural network on the model's own penultimate features and the seven
 layout statistics (:mod:`engine.ml.layout`), trained on real scans (as they are and under the shifts uploads
 carry, :mod:`engine.data.shifts`) against real images that are not brain MRI (:mod:`engine.data.negatives`:
-CT, nuclear medicine, ultrasound, abdominal MR, photographs, microscopy, pages, patterns), and against the training
+CT, X-ray, nuclear medicine, ultrasound, other-body MR, photographs, microscopy, pages, patterns), and against the training
 dataset's own images that are not brain MRI (:mod:`engine.data.not_brain_mri`: head CT slices the public dataset
 files as "no tumour"), which are never among its positives.
 

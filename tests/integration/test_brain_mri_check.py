@@ -1,4 +1,4 @@
-"""The shipped model's gate on real images: CT, nuclear medicine, ultrasound and abdominal MR arriving as grey
+"""The shipped model's gate on real images: CT, X-ray, nuclear medicine, ultrasound and other-body MR arriving as grey
 PNG screenshots (so no DICOM header can give them away) are refused as not brain MRI, while the real scans of the
 shipped sample are answered.
 
@@ -24,8 +24,8 @@ def shipped():
 
 
 def test_real_images_of_other_modalities_sent_as_grey_png_are_refused_as_not_brain_mri(shipped):
-    medical = [n for n in negatives() if n.group in ("ct", "nm", "us", "mr-other")]
-    assert {n.source for n in medical} >= {"ct-head", "ct-spine", "nm-whole-body", "us-lymph-node", "mr-abdomen"}
+    medical = [n for n in negatives() if n.group in ("ct", "xray", "nm", "us", "mr-other")]
+    assert {n.source for n in medical} >= {"ct-head", "ct-spine", "xray-chest", "nm-whole-body", "us-lymph-node", "mr-abdomen", "mr-shoulder"}
     answers = shipped.classify([(f"{n.source}.png", png_bytes(n.image)) for n in medical])
     answered = [(n.source, a.label, a.reason) for n, a in zip(medical, answers) if not a.rejected]
     assert answered == []

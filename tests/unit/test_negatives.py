@@ -1,5 +1,5 @@
 """The negative library holds real images of every group `benchmark refusal` reports, decoded from the packages'
-own files (no download), and its variants stay grey images of a sane size."""
+own files (no download; pydicom-data comes from PyPI), and its variants stay grey images of a sane size."""
 
 from engine.data.negatives import GROUPS, negatives, with_variants
 
@@ -10,7 +10,7 @@ def test_every_group_has_real_sources_and_each_source_is_one_image():
     assert groups == set(GROUPS), f"groups without a source: {set(GROUPS) - groups}"
     sources = [n.source for n in items]
     assert len(sources) == len(set(sources))
-    for must in ("ct-head", "ct-spine", "nm-whole-body", "us-lymph-node", "mr-abdomen", "photo-flower", "camera"):
+    for must in ("ct-head", "ct-spine", "nm-whole-body", "us-lymph-node", "mr-abdomen", "xray-chest", "mr-shoulder", "photo-flower", "camera"):
         assert must in sources
 
 
