@@ -65,34 +65,26 @@ class Negative:
     image: Image.Image  # grey
 
 
+def _dicom_images(folder: str, sources: dict[str, tuple]) -> list[Negative]:
+    """One frame of each DICOM file in ``folder``: ``sources`` maps source -> (file, group[, frame])."""
+    from engine.data.scans import read_dicom
+
+    out = []
+    for source, (name, group, *frame) in sources.items():
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                out.append(Negative(source, group, read_dicom(f.read(), *frame).image))
+    return out
+
+
 def _pydicom_images() -> list[Negative]:
+    import data_store  # pydicom-data's package
     import pydicom
 
-    from engine.data.scans import read_dicom
-
-    folder = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
-    out = []
-    for source, (name, group) in PYDICOM_SOURCES.items():
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                out.append(Negative(source, group, read_dicom(f.read()).image))
-    return out
-
-
-def _pydicom_data_images() -> list[Negative]:
-    import data_store  # pydicom-data's package
-
-    from engine.data.scans import read_dicom
-
-    folder = os.path.join(os.path.dirname(data_store.__file__), "data")
-    out = []
-    for source, (name, group, frame) in PYDICOM_DATA_SOURCES.items():
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                out.append(Negative(source, group, read_dicom(f.read(), frame).image))
-    return out
+    bundled = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
+    fetched = os.path.join(os.path.dirname(data_store.__file__), "data")
+    return _dicom_images(bundled, PYDICOM_SOURCES) + _dicom_images(fetched, PYDICOM_DATA_SOURCES)
 
 
 # scikit-image's bundled images (no download): file -> group
@@ -176,7 +168,7 @@ def _synthetic(seed: int) -> list[Negative]:
 
 def negatives(seed: int = 0) -> list[Negative]:
     """Every source image once."""
-    return _pydicom_images() + _pydicom_data_images() + _photos() + _synthetic(seed)
+    return _pydicom_images() + _photos() + _synthetic(seed)
 
 
 def variant(img: Image.Image, rng: np.random.Generator) -> Image.Image:
