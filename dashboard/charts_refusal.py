@@ -19,22 +19,22 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
 
 
 def refused_by_group(result: dict) -> go.Figure:
-    """Share refused per group: what the shipped gate does, and what a kind of image it never learnt from meets."""
+    """Share refused per group: what the shipped gate does, what a new image of a kind it learnt from meets, and
+    what a kind of image it never learnt from meets."""
     groups = list(result["by_group"])
     left_out = result.get("by_group_left_out", {})
     fig = go.Figure()
     fig.add_bar(y=groups, x=[result["by_group"][g]["share"] for g in groups], orientation="h", name="shipped gate", marker_color=PALETTE[0])
-    if left_out:
-        fig.add_bar(
-            y=groups,
-            x=[left_out[g]["share"] if g in left_out else None for g in groups],
-            orientation="h",
-            name="group never seen by the brain-MRI check",
-            marker_color=PALETTE[1],
-        )
+    source_out = result.get("by_group_source_left_out", {})
+    for shares, name, colour in (
+        (source_out, "image never seen by the brain-MRI check (others of its kind seen)", PALETTE[2]),
+        (left_out, "group never seen by the brain-MRI check", PALETTE[1]),
+    ):
+        if shares:
+            fig.add_bar(y=groups, x=[shares[g]["share"] if g in shares else None for g in groups], orientation="h", name=name, marker_color=colour)
     fig.add_vline(x=NON_MRI_TARGET, line_dash="dot", annotation_text=f"target {NON_MRI_TARGET:.0%}")
     fig.update_layout(barmode="group", xaxis={"tickformat": ".0%", "range": [0, 1.02], "title": "refused"}, yaxis={"autorange": "reversed"})
-    return _layout(fig, "Images that are not brain MRI: share refused", 120 + 48 * len(groups))
+    return _layout(fig, "Images that are not brain MRI: share refused", 120 + 60 * len(groups))
 
 
 def shifts(result: dict) -> go.Figure:

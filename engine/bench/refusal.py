@@ -16,6 +16,8 @@ from engine.png import png_bytes
 from engine.settings import Settings
 
 COLOUR_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
+# the groups whose every source is also left out alone (real images of other modalities: a check refit per source)
+SOURCE_LEFT_OUT_GROUPS = ("ct", "nm", "us", "xray", "mr-other")
 DICOM_GROUP = "DICOM files of other modalities (as exported)"
 COLOUR_GROUP = "photographs, colour"
 
@@ -82,6 +84,30 @@ def _left_out(clf, uploads: list[dict], rows: dict) -> dict:
     finally:
         clf.ood = base
     return out
+
+
+def _source_left_out(clf, uploads: list[dict], rows: dict, groups: tuple[str, ...] = SOURCE_LEFT_OUT_GROUPS) -> tuple[dict, dict]:
+    """Each source of the other modalities judged by a check refitted without that one source (the other images
+    of its kind stay): what a new image of a kind the check knows meets, the case the clinic sees most. Returns
+    (per group, per source)."""
+    from engine.data.negatives import GROUPS
+    from engine.ml.mri_check import fit_from_rows
+
+    wanted = {GROUPS[g] for g in groups}
+    base, refused, names = clf.ood, [], []
+    mine = [u for u in uploads if u["grey"] and u["group"] in wanted]
+    try:
+        for source in sorted({u["source"] for u in mine}):
+            of_source = [u for u in mine if u["source"] == source]
+            clf.ood = {**base, "mri_check": fit_from_rows(rows, leave_out=source)}
+            refused += [a.rejected for a in clf.classify([(u["name"], u["data"]) for u in of_source])]
+            names += of_source
+    finally:
+        clf.ood = base
+    per_source: dict[str, list[bool]] = {}
+    for u, r in zip(names, refused):
+        per_source.setdefault(u["source"], []).append(r)
+    return _by_group(names, refused), {s: {"n": len(v), "refused": int(sum(v))} for s, v in per_source.items()}
 
 
 def _shift_rows(clf, real: list[tuple[str, bytes, int]]) -> dict:
@@ -157,7 +183,10 @@ def benchmark_refusal(
         "shift_scans": len(shift_sample),
     }
     if leave_out and clf.ood and clf.ood.get("mri_check"):
-        result["by_group_left_out"] = _left_out(clf, uploads, _shipped_check_rows(clf, x, all_paths, set(paths), not_mri))
+        rows = _shipped_check_rows(clf, x, all_paths, set(paths), not_mri)
+        result["by_group_left_out"] = _left_out(clf, uploads, rows)
         grey = [u for u in uploads if u["grey"]]
         result["left_out_note"] = f"{len(grey)} grey images, each group judged by a check refitted without any image of that group"
+        result["by_group_source_left_out"], result["by_source_left_out"] = _source_left_out(clf, uploads, rows)
+        result["source_left_out_note"] = "each source of the other modalities judged by a check refitted without that source (the rest of its kind stays)"
     return result

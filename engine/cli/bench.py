@@ -88,11 +88,14 @@ def _refusal(args, settings: Settings) -> tuple[dict, str]:
         f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "
         f"{r['real_from']})"
     ]
-    left_out = r.get("by_group_left_out", {})
-    lines.append(f"  {'group':<58} {'refused':>11}   its group left out of the check")
+    left_out, source_out = r.get("by_group_left_out", {}), r.get("by_group_source_left_out", {})
+    lines.append(f"  {'group':<58} {'refused':>11}   {'its source left out':>19}   its group left out of the check")
+
+    def cell(row: dict | None, width: int) -> str:
+        return f"{row['refused']:>3}/{row['n']:<3} {row['share']:>4.0%}".rjust(width) if row else " " * width
+
     for k, v in r["by_group"].items():
-        lo = left_out.get(k)
-        lines.append(f"  {k:<58} {v['refused']:>3}/{v['n']:<3} {v['share']:>4.0%}" + (f"   {lo['refused']:>3}/{lo['n']:<3} {lo['share']:>4.0%}" if lo else ""))
+        lines.append(f"  {k:<58} {cell(v, 11)}   {cell(source_out.get(k), 19)}   {cell(left_out.get(k), 11)}".rstrip())
     lines.append("  false refusals per class: " + ", ".join(f"{c} {v:.1%}" for c, v in r["real_falsely_refused_per_class"].items()))
     lines.append(f"Real held-out scans under each shift ({r['shift_scans']} scans each):")
     lines.append(f"  {'shift':<30} {'refused':>8} {'flagged':>8} {'accuracy of answers':>20}")

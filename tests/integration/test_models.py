@@ -207,6 +207,16 @@ def test_benchmark_refusal_counts_non_mri_real_scans_shifts_and_unseen_kinds(tin
     assert len(r["shifts"]) == 23 and all(row["n"] == r["shift_scans"] for row in r["shifts"].values())
     # each group judged by a check refitted without it (the dataset's CT slices leave with the CT group)
     assert {"other modalities: CT", "photographs, grey"} <= set(r["by_group_left_out"])
+    # each image of another modality judged by a check refitted without that one source
+    assert set(r["by_group_source_left_out"]) == {
+        "other modalities: CT",
+        "other modalities: nuclear medicine",
+        "other modalities: ultrasound",
+        "other modalities: X-ray",
+        "MRI of other body parts",
+    }
+    assert sum(s["n"] for s in r["by_source_left_out"].values()) == sum(g["n"] for g in r["by_group_source_left_out"].values())
+    assert {"ct-head", "xray-chest"} <= set(r["by_source_left_out"])
     assert "not brain MRI" in r["real_from"]
 
 

@@ -79,3 +79,14 @@ def test_adapt_curve_has_both_methods_and_the_starting_model():
     fig = adapt_curve(result)
     assert [list(t.y) for t in fig.data] == [[0.5, 0.7], [0.92, 0.95]]
     assert fig.layout.shapes[0].y0 == 0.9
+
+
+def test_refusal_chart_draws_a_bar_per_measure_a_result_holds():
+    from dashboard.charts_refusal import refused_by_group
+
+    row = {"n": 5, "refused": 4, "share": 0.8}
+    older = {"by_group": {"other modalities: CT": row, "photographs, grey": row}, "by_group_left_out": {"other modalities: CT": row}}
+    assert [t.name for t in refused_by_group(older).data] == ["shipped gate", "group never seen by the brain-MRI check"]
+    newer = {**older, "by_group_source_left_out": {"other modalities: CT": {**row, "share": 0.6}}}
+    bars = refused_by_group(newer).data
+    assert len(bars) == 3 and list(bars[1].x) == [0.6, None]  # a group without the measure gets no bar, not a zero
