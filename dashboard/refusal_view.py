@@ -31,11 +31,12 @@ def show_result(result: dict, key: str) -> None:
     source_out = result.get("by_group_source_left_out", {})
     if source_out:
         n, refused = sum(g["n"] for g in source_out.values()), sum(g["refused"] for g in source_out.values())
+        flagged = sum(g.get("flagged", 0) for g in source_out.values())
         c[1].metric(
             "New CT, X-ray, US, NM, MR image",
             f"{refused / n:.0%}",
-            help=f"{refused} of {n} views of other modalities refused, each source judged by a check that never learnt from it "
-            "(other images of its kind stay): what a new image of a known kind meets",
+            help=f"{refused} of {n} views of other modalities refused and {flagged} more answered with a review flag, each "
+            "source judged by a check that never learnt from it (other images of its kind stay): what a new image of a known kind meets",
         )
     left_out = result.get("by_group_left_out", {})
     if left_out:

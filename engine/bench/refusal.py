@@ -49,11 +49,16 @@ def negative_uploads(variants: int = 4, seed: int = 1) -> list[dict]:
     return out
 
 
-def _by_group(uploads: list[dict], refused: list[bool]) -> dict:
-    groups: dict[str, list[bool]] = {}
-    for u, r in zip(uploads, refused):
-        groups.setdefault(u["group"], []).append(r)
-    return {k: {"n": len(v), "refused": int(sum(v)), "share": sum(v) / len(v)} for k, v in sorted(groups.items())}
+def _by_group(uploads: list[dict], answers: list) -> dict:
+    """Per group: refused, and answered but flagged for review (no plain answer either)."""
+    groups: dict[str, list[tuple[bool, bool]]] = {}
+    for u, a in zip(uploads, answers):
+        groups.setdefault(u["group"], []).append((a.rejected, a.uncertain and not a.rejected))
+    out = {}
+    for k, v in sorted(groups.items()):
+        refused, flagged = sum(r for r, _ in v), sum(f for _, f in v)
+        out[k] = {"n": len(v), "refused": int(refused), "share": refused / len(v), "flagged": int(flagged)}
+    return out
 
 
 def _shipped_check_rows(clf, x: np.ndarray, all_paths: list[str], val_paths: set[str], not_mri: dict[str, bool]) -> dict:
@@ -80,7 +85,7 @@ def _left_out(clf, uploads: list[dict], rows: dict) -> dict:
             mine = [u for u in uploads if u["grey"] and u["group"] == group]
             if mine:
                 clf.ood = {**base, "mri_check": fit_from_rows(rows, leave_out_group=key)}
-                out.update(_by_group(mine, [a.rejected for a in clf.classify([(u["name"], u["data"]) for u in mine])]))
+                out.update(_by_group(mine, clf.classify([(u["name"], u["data"]) for u in mine])))
     finally:
         clf.ood = base
     return out
@@ -94,20 +99,20 @@ def _source_left_out(clf, uploads: list[dict], rows: dict, groups: tuple[str, ..
     from engine.ml.mri_check import fit_from_rows
 
     wanted = {GROUPS[g] for g in groups}
-    base, refused, names = clf.ood, [], []
+    base, answers, names = clf.ood, [], []
     mine = [u for u in uploads if u["grey"] and u["group"] in wanted]
     try:
         for source in sorted({u["source"] for u in mine}):
             of_source = [u for u in mine if u["source"] == source]
             clf.ood = {**base, "mri_check": fit_from_rows(rows, leave_out=source)}
-            refused += [a.rejected for a in clf.classify([(u["name"], u["data"]) for u in of_source])]
+            answers += clf.classify([(u["name"], u["data"]) for u in of_source])
             names += of_source
     finally:
         clf.ood = base
-    per_source: dict[str, list[bool]] = {}
-    for u, r in zip(names, refused):
-        per_source.setdefault(u["source"], []).append(r)
-    return _by_group(names, refused), {s: {"n": len(v), "refused": int(sum(v))} for s, v in per_source.items()}
+    per_source: dict[str, list] = {}
+    for u, a in zip(names, answers):
+        per_source.setdefault(u["source"], []).append(a)
+    return _by_group(names, answers), {s: {"n": len(v), "refused": sum(a.rejected for a in v)} for s, v in per_source.items()}
 
 
 def _shift_rows(clf, real: list[tuple[str, bytes, int]]) -> dict:
@@ -170,7 +175,8 @@ def benchmark_refusal(
         "non_mri": len(uploads),
         "non_mri_refused": int(sum(refused)),
         "non_mri_refused_share": sum(refused) / len(uploads),
-        "by_group": _by_group(uploads, refused),
+        "by_group": _by_group(uploads, answers),
+        "non_mri_flagged": sum(a.uncertain and not a.rejected for a in answers),
         "not_refused_examples": [u["name"] for u, r in zip(uploads, refused) if not r][:20],
         "real_scans": len(real),
         "real_from": "the half of the model's validation split that set no threshold (the model never trained on it), less the dataset's images listed as not brain MRI",

@@ -84,7 +84,8 @@ def _refusal(args, settings: Settings) -> tuple[dict, str]:
     r = benchmark_refusal(settings, storage, args.model)
     save_benchmark(settings, storage, r)  # the Models page shows it
     lines = [
-        f"{r['model']}: refused {r['non_mri_refused']} of {r['non_mri']} non-MRI images ({r['non_mri_refused_share']:.1%}); "
+        f"{r['model']}: refused {r['non_mri_refused']} of {r['non_mri']} non-MRI images ({r['non_mri_refused_share']:.1%}), "
+        f"{r.get('non_mri_flagged', 0)} more answered with a review flag; "
         f"falsely refused {r['real_falsely_refused']} of {r['real_scans']} real scans ({r['real_falsely_refused_share']:.1%}, "
         f"{r['real_from']})"
     ]

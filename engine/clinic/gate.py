@@ -2,7 +2,9 @@
 refusal. One pure function of the calibrated probabilities and the feature distance, so the clinic and the
 cross-validation (`benchmark cv`) judge scans by the same rules.
 
-First, a check trained on both sides (:mod:`engine.ml.mri_check`) refuses what is not a brain MRI slice at all.
+First, a check trained on both sides (:mod:`engine.ml.mri_check`) refuses what is not a brain MRI slice at all,
+and flags for review what it finds more likely not one (a negative score) without being sure enough to refuse: a
+new kind of image that slips past the refusal then gets no plain answer (`benchmark refusal`, docs/model.md).
 The feature distance has two thresholds, both fitted on held-out real scans (:mod:`engine.ml.ood`). Beyond the
 first, a scan is unusual for the training data, and unusual real scans exist (a rare view, a strong contrast, a
 large tumour): it is answered and flagged for review. Only far beyond it, where no held-out real scan goes, is it
@@ -35,6 +37,10 @@ NOT_LAID_OUT_REASON = (
 NOT_BRAIN_MRI_REASON = (
     "This does not look like a brain MRI slice: a check trained on real brain MRI against CT, X-ray, ultrasound, "
     "nuclear medicine, MRI of other body parts and photographs finds it unlike the real scans, so it is refused rather than guessed."
+)
+MRI_DOUBT_REASON = (
+    "Review needed: the brain-MRI check finds this more likely not a brain MRI slice than one, though not as unlike "
+    "the real scans as what it refuses; check that it is a brain MRI before relying on the answer."
 )
 REFUSED_REASON = (
     "This does not look like the brain MRI slices the model was trained on: it is further from them than any real "
@@ -79,6 +85,8 @@ def verdict(probs: np.ndarray, distance: float | None, ood: dict | None, layout_
     if unusual and layout and layout_distance is not None and layout_distance > layout["threshold"]:
         return Verdict(None, True, False, NOT_LAID_OUT_REASON)
     label = CLASSES[int(np.argmax(probs))]
+    if check and mri_score is not None and mri_score < 0:  # "not a brain MRI" more likely: never a plain answer
+        return Verdict(label, False, True, MRI_DOUBT_REASON)
     uncertain, reason = review_reason(label, float(np.max(probs)))
     if not uncertain and unusual:
         uncertain, reason = True, UNUSUAL_REASON

@@ -77,6 +77,9 @@ def test_an_image_the_brain_mri_check_scores_below_its_threshold_is_refused_what
     assert v.rejected and v.label is None and v.reason == gate.NOT_BRAIN_MRI_REASON
 
 
-def test_a_real_scan_the_check_finds_unusual_but_above_its_threshold_is_answered():
-    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK, mri_score=-1.0).rejected
-    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK).rejected  # no score: statistics of an older model
+def test_a_scan_the_check_doubts_but_does_not_refuse_is_answered_and_flagged_for_review():
+    doubted = gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK, mri_score=-1.0)
+    assert not doubted.rejected and doubted.label == "glioma" and doubted.uncertain and doubted.reason == gate.MRI_DOUBT_REASON
+    sure = gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK, mri_score=0.5)
+    assert not sure.rejected and not sure.uncertain
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK).uncertain  # no score: statistics of an older model
