@@ -49,11 +49,11 @@ def negative_uploads(variants: int = 4, seed: int = 1) -> list[dict]:
     return out
 
 
-def _by_group(uploads: list[dict], answers: list) -> dict:
-    """Per group: refused, and answered but flagged for review (no plain answer either)."""
+def _by_group(uploads: list[dict], answers: list, key: str = "group") -> dict:
+    """Per group (or per ``key`` of the uploads): refused, and answered but flagged for review (no plain answer either)."""
     groups: dict[str, list[tuple[bool, bool]]] = {}
     for u, a in zip(uploads, answers):
-        groups.setdefault(u["group"], []).append((a.rejected, a.uncertain and not a.rejected))
+        groups.setdefault(u[key], []).append((a.rejected, a.uncertain and not a.rejected))
     out = {}
     for k, v in sorted(groups.items()):
         refused, flagged = sum(r for r, _ in v), sum(f for _, f in v)
@@ -109,10 +109,7 @@ def _source_left_out(clf, uploads: list[dict], rows: dict, groups: tuple[str, ..
             names += of_source
     finally:
         clf.ood = base
-    per_source: dict[str, list] = {}
-    for u, a in zip(names, answers):
-        per_source.setdefault(u["source"], []).append(a)
-    return _by_group(names, answers), {s: {"n": len(v), "refused": sum(a.rejected for a in v)} for s, v in per_source.items()}
+    return _by_group(names, answers), _by_group(names, answers, key="source")
 
 
 def _shift_rows(clf, real: list[tuple[str, bytes, int]]) -> dict:
