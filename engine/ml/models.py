@@ -20,21 +20,24 @@ class Architecture(StrEnum):
 class Augmentation(StrEnum):
     STANDARD = "standard"  # what the shipped model was trained with
     WIDE = "wide"  # also zoomed out to half size, brighter or darker, stronger contrast: what uploads do to scans
+    # standard, but zoomed out as far as wide: only the framing shortcut (docs/model.md) is taken away
+    FRAMING = "framing"
 
 
 def augmentation(seed: int = 0, kind: str = Augmentation.STANDARD):
     """Random flips, small rotations, zooms, shifts and contrast changes: active in training only. ``wide`` adds
     what the upload shifts of `benchmark refusal` showed the model is weakest on: padding (zoom out) and gamma
-    (approximated by brightness and contrast, Keras has no gamma layer)."""
+    (approximated by brightness and contrast, Keras has no gamma layer). ``framing`` adds the zoom-out alone."""
     import keras
     from keras import layers
 
     wide = kind == Augmentation.WIDE
+    zoom = (-0.2, 0.5) if wide else (-0.1, 0.5) if kind == Augmentation.FRAMING else 0.1
     steps = [
         layers.RandomFlip("horizontal", seed=seed),
         layers.RandomRotation(0.05, fill_mode="constant", seed=seed),
         # Keras: a positive factor zooms out (pads with black), a negative one zooms in.
-        layers.RandomZoom((-0.2, 0.5) if wide else 0.1, fill_mode="constant", seed=seed),
+        layers.RandomZoom(zoom, fill_mode="constant", seed=seed),
         layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed),
         layers.RandomContrast(0.35 if wide else 0.15, seed=seed),
     ]

@@ -1,4 +1,5 @@
-"""The training augmentation recipes: wide zooms out further and changes brightness; an unknown one is refused."""
+"""The training augmentation recipes: wide zooms out further and changes brightness, framing only zooms out further;
+an unknown one is refused."""
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ def test_an_unknown_augmentation_is_refused():
     assert TrainConfig(dataset="d", augmentation="wide").validate().augmentation == Augmentation.WIDE
 
 
-def test_wide_zooms_out_to_black_borders_and_standard_stays_near_full_size():
+def test_wide_and_framing_zoom_out_to_black_borders_and_standard_stays_near_full_size():
     from keras import layers
 
     image = np.ones((32, 64, 64, 1), dtype="float32") * 0.5  # a flat grey "scan": any black is padding
@@ -26,4 +27,5 @@ def test_wide_zooms_out_to_black_borders_and_standard_stays_near_full_size():
         brightness[kind] = any(isinstance(layer, layers.RandomBrightness) for layer in steps.layers)
         assert np.asarray(steps(image, training=False)).tolist() == image.tolist(), "inference sees the image as it is"
     assert black[Augmentation.WIDE] > 0.1 > black[Augmentation.STANDARD]
-    assert brightness == {Augmentation.STANDARD: False, Augmentation.WIDE: True}
+    assert black[Augmentation.FRAMING] > 0.1
+    assert brightness == {Augmentation.STANDARD: False, Augmentation.WIDE: True, Augmentation.FRAMING: False}
