@@ -43,7 +43,28 @@ def _rates(flags: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], check: dict | None = None, not_mri: dict[str, np.ndarray] | None = None) -> dict:
+def _verdicts(ood: dict, probs: np.ndarray, distances: np.ndarray, layout: np.ndarray, mri: np.ndarray, spans: np.ndarray) -> list:
+    """The gate's verdict on each test scan; NaN: that statistic was not measured."""
+
+    def given(v: float) -> float | None:
+        return None if np.isnan(v) else float(v)
+
+    return [gate.verdict(p, float(d), ood, float(g), given(m), given(s)) for p, d, g, m, s in zip(probs, distances, layout, mri, spans)]
+
+
+def _thresholds(ood: dict) -> dict:
+    check = ood.get("mri_check", {}).get("threshold")
+    return {"review": ood["threshold"], "refuse": ood["refuse_threshold"], "layout": ood["layout"]["threshold"], "brain_mri_check": check}
+
+
+def fold_report(
+    a: dict,
+    screened: np.ndarray,
+    layouts: dict[str, np.ndarray],
+    check: dict | None = None,
+    not_mri: dict[str, np.ndarray] | None = None,
+    spans: np.ndarray | None = None,
+) -> dict:
     """One fold's figures, with the temperature and every refusal threshold fitted on its inner split only.
     ``layouts``: the layout statistics (:mod:`engine.ml.layout`) of the inner training, inner validation and
     test scans; ``check``: the rows the fold's brain-MRI check is fitted from and its test inputs
@@ -51,7 +72,8 @@ def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], c
     training, inner validation and test scans ("train", "val", "test") of the images the dataset files as brain
     MRI although they are not (:mod:`engine.data.not_brain_mri`). They are left out of the feature-distance and
     layout statistics, as the shipped model's are; refusing them is right, so ``refused_brain_mri`` counts false
-    refusals without them (``refused`` counts every labelled scan)."""
+    refusals without them (``refused`` counts every labelled scan); ``spans``: the test scans' content spans
+    (:func:`engine.data.framing.content_span`), None to leave the framing flag out."""
     none = {part: np.zeros(len(a[f"y_{part}"]), dtype=bool) for part in ("train", "val", "test")}
     scans = {part: ~m for part, m in (not_mri or none).items()}
     temperature = fit_temperature(a["logits_val"], a["y_val"])
@@ -66,7 +88,7 @@ def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], c
     if check is not None:
         ood["mri_check"] = fit_from_rows(check)
         mri = scores(check["test"], ood["mri_check"])
-    verdicts = [gate.verdict(p, float(d), ood, float(g), None if np.isnan(m) else float(m)) for p, d, g, m in zip(probs, distances, layout, mri)]
+    verdicts = _verdicts(ood, probs, distances, layout, mri, np.full(len(y), np.nan) if spans is None else spans)
     by_distance = np.array([v.rejected for v in verdicts])
     refused = screened | by_distance
     uncertain = np.array([v.uncertain for v in verdicts]) & ~refused
@@ -88,13 +110,9 @@ def fold_report(a: dict, screened: np.ndarray, layouts: dict[str, np.ndarray], c
         "errors": int((pred != y).sum()),
         "confusion_matrix": np.bincount(y * len(CLASSES) + pred, minlength=len(CLASSES) ** 2).reshape(len(CLASSES), -1).tolist(),
         "temperature": temperature,
-        "thresholds": {
-            "review": ood["threshold"],
-            "refuse": ood["refuse_threshold"],
-            "layout": ood["layout"]["threshold"],
-            "brain_mri_check": ood.get("mri_check", {}).get("threshold"),
-        },
+        "thresholds": _thresholds(ood),
         "refused_by_brain_mri_check": int(sum(v.reason == gate.NOT_BRAIN_MRI_REASON for v in verdicts)),
+        "flagged_small_frame": int(sum(v.reason == gate.SMALL_FRAME_REASON for v in verdicts)),
         "train_seconds": round(float(a["train_seconds"]), 1),
     }
 

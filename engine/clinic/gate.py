@@ -19,6 +19,7 @@ import dataclasses
 import numpy as np
 
 from engine.classes import CLASSES
+from engine.data.framing import SMALL_FRAME_BELOW
 from engine.numbers import probability as percent
 
 UNCERTAIN_BELOW = 0.70  # calibrated top probability under which a person must review the answer
@@ -41,6 +42,11 @@ NOT_BRAIN_MRI_REASON = (
 MRI_DOUBT_REASON = (
     "Review needed: the brain-MRI check finds this more likely not a brain MRI slice than one, though not as unlike "
     "the real scans as what it refuses; check that it is a brain MRI before relying on the answer."
+)
+SMALL_FRAME_REASON = (
+    "Review needed: the head fills less of the image than in almost every training scan (a zoomed-out screenshot or "
+    "a padded export?). The training scans with a tumour are framed smaller than those without, so the model may "
+    "read a small head as a tumour: check the answer, or upload the slice as exported."
 )
 REFUSED_REASON = (
     "This does not look like the brain MRI slices the model was trained on: it is further from them than any real "
@@ -72,9 +78,12 @@ def refuse_threshold(ood: dict) -> float:
     return float(ood.get("refuse_threshold") or 1.5 * ood["threshold"])
 
 
-def verdict(probs: np.ndarray, distance: float | None, ood: dict | None, layout_distance: float | None = None, mri_score: float | None = None) -> Verdict:
-    """The verdict on one scan from its calibrated probabilities, feature distance, layout distance and brain-MRI
-    score (:mod:`engine.ml.mri_check`; None: no statistics)."""
+def verdict(
+    probs: np.ndarray, distance: float | None, ood: dict | None, layout_distance: float | None = None, mri_score: float | None = None, span: float | None = None
+) -> Verdict:
+    """The verdict on one scan from its calibrated probabilities, feature distance, layout distance, brain-MRI
+    score (:mod:`engine.ml.mri_check`) and content span (:func:`engine.data.framing.content_span`); None: no
+    statistics."""
     check = (ood or {}).get("mri_check")
     if check and mri_score is not None and mri_score < check["threshold"]:
         return Verdict(None, True, False, NOT_BRAIN_MRI_REASON)
@@ -87,6 +96,8 @@ def verdict(probs: np.ndarray, distance: float | None, ood: dict | None, layout_
     label = CLASSES[int(np.argmax(probs))]
     if check and mri_score is not None and mri_score < 0:  # "not a brain MRI" more likely: never a plain answer
         return Verdict(label, False, True, MRI_DOUBT_REASON)
+    if span is not None and span < SMALL_FRAME_BELOW:  # framing sways this model (docs/model.md): never a plain answer
+        return Verdict(label, False, True, SMALL_FRAME_REASON)
     uncertain, reason = review_reason(label, float(np.max(probs)))
     if not uncertain and unusual:
         uncertain, reason = True, UNUSUAL_REASON

@@ -62,3 +62,16 @@ def test_a_dark_image_and_a_small_bright_dot_are_handled():
     dot.paste(255, (195, 195, 205, 205))
     out, cut = reframe(dot)  # cut to its tiny content: the checks after it judge what is left
     assert cut and out.width == out.height and out.width < 20
+
+
+@pytest.mark.parametrize("path", SCANS, ids=lambda p: p.name)
+def test_the_content_span_of_a_prepared_scan_falls_when_it_is_padded(path):
+    from engine.data.framing import SMALL_FRAME_BELOW, content_span
+    from engine.data.pixels import prepare_pil
+
+    scan = Image.open(path).convert("L")
+    padded = ImageOps.expand(scan, border=(scan.width // 4, scan.height // 4), fill=0)  # zoomed out by a third
+    as_is, small = content_span(prepare_pil(scan, 128)), content_span(prepare_pil(padded, 128))
+    assert small == pytest.approx(as_is / 1.5, abs=0.03)
+    assert small < SMALL_FRAME_BELOW  # every sample scan, padded so, is flagged
+    assert content_span(np.zeros((128, 128, 1), dtype=np.uint8)) is None

@@ -83,3 +83,10 @@ def test_a_scan_the_check_doubts_but_does_not_refuse_is_answered_and_flagged_for
     sure = gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK, mri_score=0.5)
     assert not sure.rejected and not sure.uncertain
     assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK).uncertain  # no score: statistics of an older model
+
+
+def test_a_scan_framed_smaller_than_almost_every_training_scan_is_answered_and_flagged_for_review():
+    small = gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, span=gate.SMALL_FRAME_BELOW - 0.05)  # e.g. 25% black padding
+    assert not small.rejected and small.label == "glioma" and small.uncertain and small.reason == gate.SMALL_FRAME_REASON
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, span=0.9).uncertain
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD).uncertain  # no span measured: no flag
