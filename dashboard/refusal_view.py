@@ -18,6 +18,7 @@ def _shift_table(result: dict) -> pd.DataFrame:
                 "refused": f"{row['refused']:.1%}",
                 "flagged for review": f"{row['uncertain']:.1%}",
                 "accuracy of the answers": f"{row['accuracy_answered']:.1%}" if row["accuracy_answered"] is not None else "–",
+                "wrong without a flag": f"{row['wrong_plain_answers']:.1%}" if "wrong_plain_answers" in row else "–",
             }
             for name, row in result["shifts"].items()
         ]

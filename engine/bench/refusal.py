@@ -129,6 +129,8 @@ def _shift_rows(clf, real: list[tuple[str, bytes, int]]) -> dict:
             "refused": float(o[:, 0].mean()),
             "uncertain": float(o[:, 1].mean()),
             "accuracy_answered": float(o[answered, 2].mean()) if answered.any() else None,
+            # what a clinician would take at face value and should not: answered without a flag, and wrong
+            "wrong_plain_answers": float((answered & ~o[:, 1] & ~o[:, 2]).mean()),
         }
     return rows
 

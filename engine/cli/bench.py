@@ -100,10 +100,11 @@ def _refusal(args, settings: Settings) -> tuple[dict, str]:
         lines.append(f"  {k:<58} {cell(v, 11)}   {cell(source_out.get(k), 19)}   {cell(left_out.get(k), 11)}".rstrip())
     lines.append("  false refusals per class: " + ", ".join(f"{c} {v:.1%}" for c, v in r["real_falsely_refused_per_class"].items()))
     lines.append(f"Real held-out scans under each shift ({r['shift_scans']} scans each):")
-    lines.append(f"  {'shift':<30} {'refused':>8} {'flagged':>8} {'accuracy of answers':>20}")
+    lines.append(f"  {'shift':<30} {'refused':>8} {'flagged':>8} {'accuracy of answers':>20} {'wrong, unflagged':>17}")
     for name, row in r["shifts"].items():
         acc = f"{row['accuracy_answered']:.1%}" if row["accuracy_answered"] is not None else "-"
-        lines.append(f"  {name:<30} {row['refused']:>8.1%} {row['uncertain']:>8.1%} {acc:>20}")
+        wrong = f"{row['wrong_plain_answers']:.1%}" if "wrong_plain_answers" in row else "-"
+        lines.append(f"  {name:<30} {row['refused']:>8.1%} {row['uncertain']:>8.1%} {acc:>20} {wrong:>17}")
     return r, "\n".join(lines)
 
 
