@@ -1,10 +1,11 @@
-"""The clinician's path in a real browser: a JPEG and a DICOM are answered, a corrupt file is refused."""
+"""The clinician's path in a real browser: a JPEG and a DICOM are answered, a zoomed-out screenshot is flagged, a
+corrupt file is refused."""
 
 import hashlib
 import shutil
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 from pydicom.data import get_testdata_file
 
 from engine.clinic import classification_log
@@ -47,6 +48,15 @@ def test_a_screenshot_letterboxed_in_a_wide_viewer_is_answered_on_its_square(pag
     viewer.save(shot)
     text = upload(page, dashboard_url, shot, artifacts, "classify-letterboxed.png")
     assert "it was cut to the square shown" in text
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_zoomed_out_screenshot_is_answered_with_a_review_flag_about_its_framing(page, dashboard_url, artifacts, tmp_path):
+    scan = Image.open(sample_files("notumor", 1)[0]).convert("L")
+    padded = tmp_path / "zoomed-out.png"
+    ImageOps.expand(scan, border=(scan.width // 4, scan.height // 4), fill=0).save(padded)  # 25% black padding
+    text = upload(page, dashboard_url, padded, artifacts, "classify-zoomed-out.png")
+    assert "the head fills less of the image than in almost every training scan" in text
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
