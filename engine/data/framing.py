@@ -43,9 +43,13 @@ def content_box(img: Image.Image) -> tuple[int, int, int, int] | None:
 def content_span(scan: np.ndarray) -> float | None:
     """The content's largest side as a share of the frame, for a prepared uint8 scan (h, w[, channels]); None
     for an all-dark one."""
-    grey = scan.mean(axis=-1) if scan.ndim == 3 else scan
-    box = content_box(Image.fromarray(grey.astype(np.uint8)))
-    return None if box is None else max((box[2] - box[0]) / grey.shape[1], (box[3] - box[1]) / grey.shape[0])
+    img = Image.fromarray((scan.mean(axis=-1) if scan.ndim == 3 else scan).astype(np.uint8))
+    box = content_box(img)
+    return None if box is None else _span(box, img)
+
+
+def _span(box: tuple[int, int, int, int], img: Image.Image) -> float:
+    return max((box[2] - box[0]) / img.width, (box[3] - box[1]) / img.height)
 
 
 def reframe(img: Image.Image) -> tuple[Image.Image, bool]:
@@ -69,10 +73,9 @@ def reframe(img: Image.Image) -> tuple[Image.Image, bool]:
         box = content_box(img)
         if box is None:
             return img, cut
-    left, top, right, bottom = box
-    if max((right - left) / img.width, (bottom - top) / img.height) >= SPAN_BELOW:
+    if _span(box, img) >= SPAN_BELOW:
         return img, cut
-    return _square(img, box, max(right - left, bottom - top) / TARGET_SPAN), True
+    return _square(img, box, max(box[2] - box[0], box[3] - box[1]) / TARGET_SPAN), True
 
 
 def _square(img: Image.Image, box: tuple[int, int, int, int], side: float) -> Image.Image:

@@ -24,6 +24,10 @@ class Augmentation(StrEnum):
     FRAMING = "framing"
 
 
+# Keras: a positive factor zooms out (pads with black), a negative one zooms in.
+ZOOM = {Augmentation.STANDARD: 0.1, Augmentation.WIDE: (-0.2, 0.5), Augmentation.FRAMING: (-0.1, 0.5)}
+
+
 def augmentation(seed: int = 0, kind: str = Augmentation.STANDARD):
     """Random flips, small rotations, zooms, shifts and contrast changes: active in training only. ``wide`` adds
     what the upload shifts of `benchmark refusal` showed the model is weakest on: padding (zoom out) and gamma
@@ -32,11 +36,10 @@ def augmentation(seed: int = 0, kind: str = Augmentation.STANDARD):
     from keras import layers
 
     wide = kind == Augmentation.WIDE
-    zoom = (-0.2, 0.5) if wide else (-0.1, 0.5) if kind == Augmentation.FRAMING else 0.1
+    zoom = ZOOM[Augmentation(kind)]
     steps = [
         layers.RandomFlip("horizontal", seed=seed),
         layers.RandomRotation(0.05, fill_mode="constant", seed=seed),
-        # Keras: a positive factor zooms out (pads with black), a negative one zooms in.
         layers.RandomZoom(zoom, fill_mode="constant", seed=seed),
         layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed),
         layers.RandomContrast(0.35 if wide else 0.15, seed=seed),
