@@ -52,7 +52,6 @@ def run_cv(
     be spread over machines; ``earlier`` (a result of the same recipe) adds the folds this run did not measure.
     """
     from engine.bench.cv_report import fold_report, merge_folds, screen_dataset, summarise
-    from engine.data.framing import content_span
     from engine.data.not_brain_mri import not_brain_mri
     from engine.ml.layout import layout_stats
     from engine.ml.splits import fold_indices, split_indices
@@ -67,7 +66,7 @@ def run_cv(
     x, y, paths, manifest = read_training_data(storage, config)
     screened = screen_dataset(storage, config.dataset, paths)
     layout = layout_stats(x)
-    spans = np.array([np.nan if (s := content_span(scan)) is None else s for scan in x])
+    looks = _looks(x)
     not_mri = not_brain_mri(manifest, paths)
     rows, tests = [], fold_indices(manifest, paths, y, folds, config.seed)
     if fold and not 1 <= fold <= folds:
@@ -79,13 +78,14 @@ def run_cv(
         inner_train, inner_val = split_indices(manifest, [paths[i] for i in rest], y[rest], config.val_fraction, config.seed)
         train_idx, val_idx = rest[inner_train], rest[inner_val]
         arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y), (train_idx, val_idx, test_idx), k, folds, on_progress)
-        layouts = {part: layout[idx] for part, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))}
+        parts = (("train", train_idx), ("val", val_idx), ("test", test_idx))
+        layouts, looked = {part: layout[idx] for part, idx in parts}, {part: looks[idx] for part, idx in parts}
         check = _check_rows(folder / f"fold-{k + 1}", x, (train_idx, val_idx, test_idx), not_mri)
         listed = {"train": not_mri[train_idx], "val": not_mri[val_idx], "test": not_mri[test_idx]}
-        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check, listed, spans[test_idx])})
+        rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check, listed, looked)})
         flipped = _flipped_logits(folder / f"fold-{k + 1}", x, arrays, val_idx, test_idx)
         if flipped is not None:  # the same fold read with test-time flip (engine.ml.test_time): a lever, measured
-            rows[-1]["test_time_flip"] = fold_report({**arrays, **flipped}, screened[test_idx], layouts, check, listed, spans[test_idx])
+            rows[-1]["test_time_flip"] = fold_report({**arrays, **flipped}, screened[test_idx], layouts, check, listed, looked)
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
         write_json_atomic(folder / "result.json", summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder)))  # so far
     result = summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder))
@@ -94,6 +94,16 @@ def run_cv(
 
         save_benchmark(settings, storage, result)
     return result
+
+
+def _looks(x: np.ndarray) -> np.ndarray:
+    """(n, 2): each scan's content span and brightness, what the gate's framing and darkness flags read; NaN for
+    an all-dark scan."""
+    from engine.data.exposure import brightness_of
+    from engine.data.framing import content_span
+
+    spans = np.array([np.nan if (s := content_span(scan)) is None else s for scan in x])
+    return np.stack([spans, brightness_of(x)], axis=1)
 
 
 def _fold_arrays(folder: Path, config: TrainConfig, data, split, k: int, folds: int, on_progress: ProgressFn) -> dict:

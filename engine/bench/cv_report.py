@@ -10,6 +10,7 @@ import numpy as np
 from engine.classes import CLASSES
 from engine.clinic import gate
 from engine.clinic.classify import screen
+from engine.data.exposure import fit_dark_below
 from engine.data.scans import read_scan
 from engine.errors import InputError
 from engine.hdfs.storage import Storage
@@ -43,18 +44,38 @@ def _rates(flags: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def _verdicts(ood: dict, probs: np.ndarray, distances: np.ndarray, layout: np.ndarray, mri: np.ndarray, spans: np.ndarray) -> list:
-    """The gate's verdict on each test scan; NaN: that statistic was not measured."""
+def _verdicts(ood: dict, probs: np.ndarray, distances: np.ndarray, layout: np.ndarray, mri: np.ndarray, looks: np.ndarray) -> list:
+    """The gate's verdict on each test scan; ``looks``: (n, 2) content span and brightness; NaN: not measured."""
 
     def given(v: float) -> float | None:
         return None if np.isnan(v) else float(v)
 
-    return [gate.verdict(p, float(d), ood, float(g), given(m), given(s)) for p, d, g, m, s in zip(probs, distances, layout, mri, spans)]
+    return [
+        gate.verdict(p, float(d), ood, float(g), given(m), gate.Looks(given(s), given(b))) for p, d, g, m, (s, b) in zip(probs, distances, layout, mri, looks)
+    ]
 
 
 def _thresholds(ood: dict) -> dict:
     check = ood.get("mri_check", {}).get("threshold")
-    return {"review": ood["threshold"], "refuse": ood["refuse_threshold"], "layout": ood["layout"]["threshold"], "brain_mri_check": check}
+    return {
+        "review": ood["threshold"],
+        "refuse": ood["refuse_threshold"],
+        "layout": ood["layout"]["threshold"],
+        "brain_mri_check": check,
+        "dark_below": ood.get("dark_below"),
+    }
+
+
+def _fold_ood(a: dict, scans: dict, layouts: dict, check: dict | None, looks: dict | None) -> dict:
+    """The gate's statistics for one fold, every one fitted on the fold's inner training and validation scans."""
+    ood = fit_ood(a["feats_train"][scans["train"]], a["y_train"][scans["train"]], a["feats_val"][scans["val"]])
+    ood["means"], ood["precision"] = np.asarray(ood["means"]), np.asarray(ood["precision"])
+    ood["layout"] = fit_layout(layouts["train"][scans["train"]], layouts["val"][scans["val"]])
+    if check is not None:
+        ood["mri_check"] = fit_from_rows(check)
+    if looks is not None:
+        ood["dark_below"] = fit_dark_below(looks["train"][scans["train"], 1])
+    return ood
 
 
 def fold_report(
@@ -63,7 +84,7 @@ def fold_report(
     layouts: dict[str, np.ndarray],
     check: dict | None = None,
     not_mri: dict[str, np.ndarray] | None = None,
-    spans: np.ndarray | None = None,
+    looks: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """One fold's figures, with the temperature and every refusal threshold fitted on its inner split only.
     ``layouts``: the layout statistics (:mod:`engine.ml.layout`) of the inner training, inner validation and
@@ -72,23 +93,19 @@ def fold_report(
     training, inner validation and test scans ("train", "val", "test") of the images the dataset files as brain
     MRI although they are not (:mod:`engine.data.not_brain_mri`). They are left out of the feature-distance and
     layout statistics, as the shipped model's are; refusing them is right, so ``refused_brain_mri`` counts false
-    refusals without them (``refused`` counts every labelled scan); ``spans``: the test scans' content spans
-    (:func:`engine.data.framing.content_span`), None to leave the framing flag out."""
+    refusals without them (``refused`` counts every labelled scan); ``looks``: (n, 2) content span
+    (:func:`engine.data.framing.content_span`) and brightness (:mod:`engine.data.exposure`) of the inner
+    training and test scans, None to leave the framing and darkness flags out."""
     none = {part: np.zeros(len(a[f"y_{part}"]), dtype=bool) for part in ("train", "val", "test")}
     scans = {part: ~m for part, m in (not_mri or none).items()}
     temperature = fit_temperature(a["logits_val"], a["y_val"])
-    ood = fit_ood(a["feats_train"][scans["train"]], a["y_train"][scans["train"]], a["feats_val"][scans["val"]])
-    ood["means"], ood["precision"] = np.asarray(ood["means"]), np.asarray(ood["precision"])
-    ood["layout"] = fit_layout(layouts["train"][scans["train"]], layouts["val"][scans["val"]])
+    ood = _fold_ood(a, scans, layouts, check, looks)
     layout = layout_distance(layouts["test"], ood["layout"])
     y = a["y_test"]
     probs = calibrated_probabilities(a["logits_test"], temperature)
     distances = mahalanobis(a["feats_test"], ood["means"], ood["precision"])
-    mri = np.full(len(y), np.nan)
-    if check is not None:
-        ood["mri_check"] = fit_from_rows(check)
-        mri = scores(check["test"], ood["mri_check"])
-    verdicts = _verdicts(ood, probs, distances, layout, mri, np.full(len(y), np.nan) if spans is None else spans)
+    mri = np.full(len(y), np.nan) if check is None else scores(check["test"], ood["mri_check"])
+    verdicts = _verdicts(ood, probs, distances, layout, mri, np.full((len(y), 2), np.nan) if looks is None else looks["test"])
     by_distance = np.array([v.rejected for v in verdicts])
     refused = screened | by_distance
     uncertain = np.array([v.uncertain for v in verdicts]) & ~refused
@@ -113,6 +130,7 @@ def fold_report(
         "thresholds": _thresholds(ood),
         "refused_by_brain_mri_check": int(sum(v.reason == gate.NOT_BRAIN_MRI_REASON for v in verdicts)),
         "flagged_small_frame": int(sum(v.reason == gate.SMALL_FRAME_REASON for v in verdicts)),
+        "flagged_dark": int(sum(v.reason == gate.DARK_REASON for v in verdicts)),
         "train_seconds": round(float(a["train_seconds"]), 1),
     }
 

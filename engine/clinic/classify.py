@@ -15,6 +15,7 @@ from PIL import Image
 from engine.classes import CLASSES
 from engine.clinic import classification_log, gate
 from engine.clinic.gate import NO_TUMOUR_CONFIDENT_ABOVE, UNCERTAIN_BELOW, review_reason  # noqa: F401 - part of this module's interface
+from engine.data.exposure import content_brightness
 from engine.data.framing import content_span, reframe
 from engine.data.pixels import prepare_pil
 from engine.data.scans import Scan, read_scan
@@ -193,7 +194,9 @@ class Classifier:
                 ans.ood_distance = float(distances[k]) if distances is not None else None
                 ans.mri_score = float(mri_scores[k]) if mri_scores is not None else None
                 layout_k = None if layout is None else float(layout[k])
-                v = gate.verdict(probs[k], ans.ood_distance, self.ood, layout_k, ans.mri_score, content_span(batch[k]))
+                v = gate.verdict(
+                    probs[k], ans.ood_distance, self.ood, layout_k, ans.mri_score, gate.Looks(content_span(batch[k]), content_brightness(batch[k]))
+                )
                 ans.rejected, ans.uncertain, ans.reason, ans.label = v.rejected, v.uncertain, v.reason, v.label
                 if not v.rejected:
                     ans.cam = cams[k]  # only an answered scan gets a heat map: a refusal explains nothing

@@ -48,6 +48,11 @@ SMALL_FRAME_REASON = (
     "a padded export?). The training scans with a tumour are framed smaller than those without, so the model may "
     "read a small head as a tumour: check the answer, or upload the slice as exported."
 )
+DARK_REASON = (
+    "Review needed: the head is darker than in 98% of the scans the model was trained on (a screenshot with a darker "
+    "window or gamma than the export?). Darkened tumour scans are often read as no tumour: check the answer, or upload "
+    "the slice as exported."
+)
 REFUSED_REASON = (
     "This does not look like the brain MRI slices the model was trained on: it is further from them than any real "
     "scan held out from training, so it is refused rather than guessed."
@@ -60,6 +65,14 @@ class Verdict:
     rejected: bool
     uncertain: bool
     reason: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Looks:
+    """How a prepared scan looks, apart from what the model reads into it; None: not measured."""
+
+    span: float | None = None  # the head's share of the frame (engine.data.framing.content_span)
+    brightness: float | None = None  # the head's median brightness (engine.data.exposure.content_brightness)
 
 
 def review_reason(label: str, top: float) -> tuple[bool, str | None]:
@@ -79,11 +92,15 @@ def refuse_threshold(ood: dict) -> float:
 
 
 def verdict(
-    probs: np.ndarray, distance: float | None, ood: dict | None, layout_distance: float | None = None, mri_score: float | None = None, span: float | None = None
+    probs: np.ndarray,
+    distance: float | None,
+    ood: dict | None,
+    layout_distance: float | None = None,
+    mri_score: float | None = None,
+    looks: Looks | None = None,
 ) -> Verdict:
     """The verdict on one scan from its calibrated probabilities, feature distance, layout distance, brain-MRI
-    score (:mod:`engine.ml.mri_check`) and content span (:func:`engine.data.framing.content_span`); None: no
-    statistics."""
+    score (:mod:`engine.ml.mri_check`) and looks (framing and brightness); None: no statistics."""
     check = (ood or {}).get("mri_check")
     if check and mri_score is not None and mri_score < check["threshold"]:
         return Verdict(None, True, False, NOT_BRAIN_MRI_REASON)
@@ -96,8 +113,12 @@ def verdict(
     label = CLASSES[int(np.argmax(probs))]
     if check and mri_score is not None and mri_score < 0:  # "not a brain MRI" more likely: never a plain answer
         return Verdict(label, False, True, MRI_DOUBT_REASON)
-    if span is not None and span < SMALL_FRAME_BELOW:  # framing sways this model (docs/model.md): never a plain answer
+    looks = looks or Looks()
+    if looks.span is not None and looks.span < SMALL_FRAME_BELOW:  # framing sways this model (docs/model.md): never a plain answer
         return Verdict(label, False, True, SMALL_FRAME_REASON)
+    dark_below = (ood or {}).get("dark_below")  # absent from models fitted before the flag
+    if dark_below is not None and looks.brightness is not None and looks.brightness < dark_below:
+        return Verdict(label, False, True, DARK_REASON)
     uncertain, reason = review_reason(label, float(np.max(probs)))
     if not uncertain and unusual:
         uncertain, reason = True, UNUSUAL_REASON

@@ -32,12 +32,17 @@ def content_box(img: Image.Image) -> tuple[int, int, int, int] | None:
     look = img.convert("L")
     look.thumbnail((LOOK_SIZE, LOOK_SIZE))
     arr = np.asarray(look, dtype=np.float32)
-    mask = arr > max(DARK_SHARE * float(np.percentile(arr, 99.5)), DARK_FLOOR)
+    mask = content_mask(arr)
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     if rows.size == 0:
         return None
     sx, sy = img.width / arr.shape[1], img.height / arr.shape[0]
     return int(cols[0] * sx), int(rows[0] * sy), int(np.ceil((cols[-1] + 1) * sx)), int(np.ceil((rows[-1] + 1) * sy))
+
+
+def content_mask(grey: np.ndarray) -> np.ndarray:
+    """Where a grey image (0-255) shows content rather than the dark frame around it."""
+    return grey > max(DARK_SHARE * float(np.percentile(grey, 99.5)), DARK_FLOOR)
 
 
 def content_span(scan: np.ndarray) -> float | None:

@@ -1,5 +1,5 @@
-"""The clinician's path in a real browser: a JPEG and a DICOM are answered, a zoomed-out screenshot is flagged, a
-corrupt file is refused."""
+"""The clinician's path in a real browser: a JPEG and a DICOM are answered, a zoomed-out or much darker screenshot
+is flagged, a corrupt file is refused."""
 
 import hashlib
 import shutil
@@ -57,6 +57,15 @@ def test_a_zoomed_out_screenshot_is_answered_with_a_review_flag_about_its_framin
     ImageOps.expand(scan, border=(scan.width // 4, scan.height // 4), fill=0).save(padded)  # 25% black padding
     text = upload(page, dashboard_url, padded, artifacts, "classify-zoomed-out.png")
     assert "the head fills less of the image than in almost every training scan" in text
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_screenshot_much_darker_than_the_export_is_answered_with_a_review_flag_about_its_brightness(page, dashboard_url, artifacts, tmp_path):
+    scan = Image.open(sample_files("glioma", 1)[0]).convert("L")
+    darker = tmp_path / "darker.png"
+    scan.point([round(255 * (v / 255) ** 2.0) for v in range(256)]).save(darker)  # a darker window or gamma
+    text = upload(page, dashboard_url, darker, artifacts, "classify-darker.png")
+    assert "the head is darker than in 98% of the scans the model was trained on" in text
     assert page.locator('[data-testid="stException"]').count() == 0
 
 

@@ -168,6 +168,8 @@ def test_benchmark_cv_fits_thresholds_inside_each_fold_and_reuses_finished_folds
     for f in r["folds"]:
         assert {"n", "accuracy", "per_class", "ece", "refused", "uncertain"} <= set(f)
         assert set(f["refused"]) >= {"overall", "per_class"} and f["thresholds"]["refuse"] > f["thresholds"]["review"]
+        # the darkness flag's line is fitted on the fold's own training scans, like every threshold
+        assert 0 < f["thresholds"]["dark_below"] < 1 and 0 <= f["flagged_dark"] <= f["n"]
     assert r["accuracy"]["min"] <= r["accuracy"]["mean"] <= r["accuracy"]["max"]
     assert set(r["refused"]) >= {"mean", "max", "per_class_max"} and r["recipe"]["folds"] == 2 and r["recipe"]["epochs"] == 1
     # the sample's one head CT slice filed as "no tumour" (engine.data.not_brain_mri) is tested, and set apart

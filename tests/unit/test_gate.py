@@ -86,7 +86,16 @@ def test_a_scan_the_check_doubts_but_does_not_refuse_is_answered_and_flagged_for
 
 
 def test_a_scan_framed_smaller_than_almost_every_training_scan_is_answered_and_flagged_for_review():
-    small = gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, span=gate.SMALL_FRAME_BELOW - 0.05)  # e.g. 25% black padding
+    small = gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=gate.SMALL_FRAME_BELOW - 0.05))  # e.g. 25% black padding
     assert not small.rejected and small.label == "glioma" and small.uncertain and small.reason == gate.SMALL_FRAME_REASON
-    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, span=0.9).uncertain
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9)).uncertain
     assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD).uncertain  # no span measured: no flag
+
+
+def test_a_scan_darker_than_the_models_flag_line_is_answered_and_flagged_for_review():
+    with_line = {**OOD, "dark_below": 0.30}
+    dark = gate.verdict(CONFIDENT_GLIOMA, 9.0, with_line, looks=gate.Looks(span=0.9, brightness=0.25))  # e.g. gamma 1.5
+    assert not dark.rejected and dark.label == "glioma" and dark.uncertain and dark.reason == gate.DARK_REASON
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, with_line, looks=gate.Looks(span=0.9, brightness=0.40)).uncertain
+    # a model fitted before the flag has no line: its answers are not flagged for darkness
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9, brightness=0.25)).uncertain
