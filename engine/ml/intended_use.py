@@ -14,7 +14,8 @@ OUT_OF_SCOPE = (
     "post-operative scans and scans after radiotherapy",
     "3-D volumes and screening: one slice at a time, chosen by a reader",
     # the shifts of `benchmark refusal` that cost accuracy without a refusal (docs/model.md: the model learnt framing)
-    "screenshots showing the slice zoomed out, cropped or much darker than exported (answers go wrong without a refusal: upload the slice as exported)",
+    "screenshots showing the slice zoomed out, cropped or much darker than exported (answers go wrong without a refusal; "
+    "zoomed-out and much darker ones are flagged for review, cropped ones are not: upload the slice as exported)",
 )
 
 
