@@ -83,8 +83,8 @@ def run_cv(
         check = _check_rows(folder / f"fold-{k + 1}", x, (train_idx, val_idx, test_idx), not_mri)
         listed = {"train": not_mri[train_idx], "val": not_mri[val_idx], "test": not_mri[test_idx]}
         rows.append({"fold": k + 1, **fold_report(arrays, screened[test_idx], layouts, check, listed, looked)})
-        flipped = _flipped_logits(folder / f"fold-{k + 1}", x, arrays, val_idx, test_idx)
-        if flipped is not None:  # the same fold read with test-time flip (engine.ml.test_time): a lever, measured
+        flipped = _shipped_reading(folder / f"fold-{k + 1}", x, arrays, (train_idx, val_idx, test_idx), looks[:, 1], not_mri)
+        if flipped is not None:  # the same fold read as the shipped model reads (test-time flip, lifted dark scans)
             rows[-1]["test_time_flip"] = fold_report({**arrays, **flipped}, screened[test_idx], layouts, check, listed, looked)
         logger.info("fold %d: accuracy %.4f, refused %.4f", k + 1, rows[-1]["accuracy"], rows[-1]["refused"]["overall"])
         write_json_atomic(folder / "result.json", summarise(merge_folds(rows, earlier, config, folds), config, folds, str(folder)))  # so far
@@ -161,6 +161,43 @@ def _check_rows(folder: Path, x: np.ndarray, split, not_mri: np.ndarray) -> dict
     rows["not_mri_list"] = np.array(list_digest())
     np.savez(folder / "check.tmp.npz", **rows)
     (folder / "check.tmp.npz").replace(cached)
+    return rows
+
+
+def _shipped_reading(folder: Path, x: np.ndarray, arrays: dict, split, brightness: np.ndarray, not_mri: np.ndarray) -> dict | None:
+    """The fold's inner-validation and test logits read as the shipped model reads: averaged with their mirror
+    images' (test-time flip), and those of a scan darker than the fold's line averaged with a second, lifted
+    reading (:mod:`engine.data.exposure`; line and target fitted on the fold's inner training scans). From disk,
+    else computed with the fold's model (None: neither)."""
+    _, val_idx, test_idx = split
+    flipped = _flipped_logits(folder, x, arrays, val_idx, test_idx)
+    return None if flipped is None else _lifted_logits(folder, x, flipped, split, brightness, not_mri)
+
+
+def _lifted_logits(folder: Path, x: np.ndarray, flipped: dict, split, brightness: np.ndarray, not_mri: np.ndarray) -> dict:
+    from engine.data.exposure import dark_and_lifted, fit_exposure
+
+    train_idx, val_idx, test_idx = split
+    stats = fit_exposure(brightness[train_idx][~not_mri[train_idx]])
+    cached = folder / "lifted.npz"
+    if cached.exists() and np.isclose(float(np.load(cached)["dark_below"]), stats["dark_below"]):
+        return {part: v for part, v in np.load(cached).items() if part.startswith("logits_")}
+    if not (folder / "checkpoint.keras").exists():
+        logger.warning("no model in %s: its folds are read with flip alone, dark scans not read twice", folder)
+        return flipped
+    import keras
+
+    from engine.ml.test_time import flip_averaged, keras_logits
+
+    logits_of = keras_logits(keras.models.load_model(folder / "checkpoint.keras"))
+    rows = {}
+    for part, idx in (("val", val_idx), ("test", test_idx)):
+        rows[f"logits_{part}"] = flipped[f"logits_{part}"].copy()
+        dark, lifted = dark_and_lifted(x[idx], brightness[idx], stats)
+        if dark.any():
+            rows[f"logits_{part}"][dark] = (rows[f"logits_{part}"][dark] + flip_averaged(logits_of, lifted)) / 2
+    np.savez(folder / "lifted.tmp.npz", **rows, dark_below=np.array(stats["dark_below"]))
+    (folder / "lifted.tmp.npz").replace(cached)
     return rows
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from engine.classes import CLASSES
 from engine.clinic import gate
 from engine.clinic.classify import screen
-from engine.data.exposure import fit_dark_below
+from engine.data.exposure import fit_exposure
 from engine.data.scans import read_scan
 from engine.errors import InputError
 from engine.hdfs.storage import Storage
@@ -74,7 +74,7 @@ def _fold_ood(a: dict, scans: dict, layouts: dict, check: dict | None, looks: di
     if check is not None:
         ood["mri_check"] = fit_from_rows(check)
     if looks is not None:
-        ood["dark_below"] = fit_dark_below(looks["train"][scans["train"], 1])
+        ood.update(fit_exposure(looks["train"][scans["train"], 1]))
     return ood
 
 

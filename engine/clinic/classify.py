@@ -15,7 +15,7 @@ from PIL import Image
 from engine.classes import CLASSES
 from engine.clinic import classification_log, gate
 from engine.clinic.gate import NO_TUMOUR_CONFIDENT_ABOVE, UNCERTAIN_BELOW, review_reason  # noqa: F401 - part of this module's interface
-from engine.data.exposure import content_brightness
+from engine.data.exposure import brightness_of, dark_and_lifted
 from engine.data.framing import content_span, reframe
 from engine.data.pixels import prepare_pil
 from engine.data.scans import Scan, read_scan
@@ -53,6 +53,7 @@ class Answer:
     technical: dict = dataclasses.field(default_factory=dict)
     burned_in_annotation: bool = False  # the DICOM says text is burnt into the pixels: they may show patient data
     reframed: bool = False  # a dark frame wider than any training scan's was cut away before the model looked
+    brightened: bool = False  # darker than the model's line: also read lifted to its training median, answers averaged
     time: str = dataclasses.field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))  # when it was answered
     model: str | None = None  # id of the model that answered (None: refused before any model looked)
     grey: Image.Image | None = None
@@ -73,6 +74,7 @@ class Answer:
             "brain_mri_score": self.mri_score,
             "burned_in_annotation": self.burned_in_annotation,
             "reframed": self.reframed,
+            "brightened": self.brightened,
             "time": self.time,
             "model": self.model,
         }
@@ -165,6 +167,18 @@ class Classifier:
         """Classify (name, bytes) pairs; a bad file becomes a rejected Answer, the rest still run."""
         return self.answer(read_uploads(items, frame), log, source)
 
+    def read(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(heat maps, features, logits, brightness, read twice) of a prepared batch. Darkness sways this model
+        (engine.data.exposure): a scan darker than its line is read a second time lifted to the training scans'
+        median brightness; the two readings' logits are averaged, and the heat map is the lifted reading's."""
+        cams, feats, logits = self.explainer(batch)
+        brightness = brightness_of(batch)
+        dark, lifted = dark_and_lifted(batch, brightness, self.ood)
+        if dark.any():
+            lifted_cams, _, lifted_logits = self.explainer(lifted)
+            logits[dark], cams[dark] = (logits[dark] + lifted_logits) / 2, lifted_cams
+        return cams, feats, logits, brightness, dark
+
     def answer(self, answers: list[Answer], log: Settings | None = None, source: str = "cli") -> list[Answer]:
         """Run the model on the decoded, unrefused answers of :func:`read_uploads`; log all of them once."""
         slots = [i for i, a in enumerate(answers) if a.grey is not None and not a.rejected]
@@ -172,7 +186,7 @@ class Classifier:
             t0 = time.perf_counter()
             try:
                 batch = np.stack([prepare_pil(answers[i].grey, self.loaded.size, self.loaded.channels) for i in slots])
-                cams, feats, logits = self.explainer(batch)
+                cams, feats, logits, brightness, dark = self.read(batch)
             except Exception as err:  # noqa: BLE001 - every upload still gets an answer (a refusal) and a log line
                 logger.exception("the model failed on a batch of %d scans", len(slots))
                 for i in slots:
@@ -195,9 +209,15 @@ class Classifier:
                 ans.mri_score = float(mri_scores[k]) if mri_scores is not None else None
                 layout_k = None if layout is None else float(layout[k])
                 v = gate.verdict(
-                    probs[k], ans.ood_distance, self.ood, layout_k, ans.mri_score, gate.Looks(content_span(batch[k]), content_brightness(batch[k]))
+                    probs[k],
+                    ans.ood_distance,
+                    self.ood,
+                    layout_k,
+                    ans.mri_score,
+                    gate.Looks(content_span(batch[k]), None if np.isnan(brightness[k]) else float(brightness[k])),
                 )
                 ans.rejected, ans.uncertain, ans.reason, ans.label = v.rejected, v.uncertain, v.reason, v.label
+                ans.brightened = bool(dark[k])
                 if not v.rejected:
                     ans.cam = cams[k]  # only an answered scan gets a heat map: a refusal explains nothing
         if log is not None:

@@ -50,8 +50,8 @@ SMALL_FRAME_REASON = (
 )
 DARK_REASON = (
     "Review needed: the head is darker than in 98% of the scans the model was trained on (a screenshot with a darker "
-    "window or gamma than the export?). Darkened tumour scans are often read as no tumour: check the answer, or upload "
-    "the slice as exported."
+    "window or gamma than the export?). The answer combines the scan read as it is and brightened; darkened tumour "
+    "scans are often read as no tumour, so check the answer, or upload the slice as exported."
 )
 REFUSED_REASON = (
     "This does not look like the brain MRI slices the model was trained on: it is further from them than any real "

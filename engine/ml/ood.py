@@ -93,7 +93,7 @@ def fit_for_arrays(model, x_train, y_train, x_heldout, heldout_paths: list[str] 
     threshold comes from one half of the held-out scans.
     ``not_mri``: masks over the training and held-out scans of the dataset's images that are not brain MRI
     (:mod:`engine.data.not_brain_mri`): left out of every statistic of real scans, learnt by the check as negatives."""
-    from engine.data.exposure import brightness_of, fit_dark_below
+    from engine.data.exposure import brightness_of, fit_exposure
     from engine.ml.mri_check import fit_mri_check, threshold_half
 
     nm_train, nm_held = not_mri or (np.zeros(len(x_train), dtype=bool), np.zeros(len(x_heldout), dtype=bool))
@@ -101,7 +101,7 @@ def fit_for_arrays(model, x_train, y_train, x_heldout, heldout_paths: list[str] 
     scans_train, scans_held = x_train[~nm_train], x_heldout[~nm_held]
     stats = fit_ood(run(scans_train), y_train[~nm_train], run(scans_held))
     stats["layout"] = fit_layout(layout_stats(scans_train), layout_stats(scans_held))
-    stats["dark_below"] = fit_dark_below(brightness_of(scans_train))
+    stats.update(fit_exposure(brightness_of(scans_train)))
     half = threshold_half(heldout_paths) if heldout_paths else None
     stats["mri_check"] = fit_mri_check(run, x_train, x_heldout, not_mri=(nm_train, nm_held), in_threshold=half)
     return stats
@@ -140,6 +140,7 @@ def fit_model_ood(settings: Settings, storage: Storage, model_id: str) -> dict:
         "layout_threshold": stats["layout"]["threshold"],
         "brain_mri_threshold": stats["mri_check"]["threshold"],
         "dark_below": stats["dark_below"],
+        "brightness_median": stats["brightness_median"],
         "heldout_median": stats["heldout_median"],
         "quantile": stats["quantile"],
         "dataset": card["training"]["dataset"],
