@@ -41,6 +41,18 @@ def probability_bars(probabilities: dict) -> go.Figure:
     return fig
 
 
+def _how_it_was_read(answer) -> None:
+    """What the clinic did to the scan before or beside the model's reading, in a caption under it."""
+    if answer.reframed:
+        st.caption(
+            "The scan sat in a black frame the training scans never have (a wide viewer, or shown small); it was cut to the square shown, framed as the training scans are, before the model looked."
+        )
+    if answer.brightened:
+        st.caption(
+            "The scan is darker than almost every training scan; the model read it as it is and brightened to their median brightness, and the answer averages both readings. The heat map is the brightened reading's."
+        )
+
+
 def show_answer(answer, card: dict, key: str) -> None:
     """The scan (with its heat map if answered), the answer or the refusal, probabilities, the model, the PDF.
 
@@ -55,10 +67,7 @@ def show_answer(answer, card: dict, key: str) -> None:
             opacity = st.slider("Opacity", 0.0, 1.0, 0.45, 0.05, key=f"{key}.opacity") if show_cam else 0.0
             img = overlay(answer.grey, answer.cam, opacity) if show_cam else answer.grey
             st.image(png_bytes(img.resize((384, 384))), width=384)
-        if answer.reframed:
-            st.caption(
-                "The scan sat in a black frame the training scans never have (a wide viewer, or shown small); it was cut to the square shown, framed as the training scans are, before the model looked."
-            )
+        _how_it_was_read(answer)
         if answer.technical:
             st.caption(plain(" · ".join(f"{k}: {v}" for k, v in answer.technical.items())))
         if answer.burned_in_annotation:

@@ -171,11 +171,12 @@ class Classifier:
         """(heat maps, features, logits, brightness, read twice) of a prepared batch. Darkness sways this model
         (engine.data.exposure): a scan darker than its line is read a second time lifted to the training scans'
         median brightness; the two readings' logits are averaged, and the heat map is the lifted reading's."""
-        cams, feats, logits = self.explainer(batch)
         brightness = brightness_of(batch)
         dark, lifted = dark_and_lifted(batch, brightness, self.ood)
+        n = len(batch)
+        cams, feats, logits = self.explainer(np.concatenate([batch, lifted]) if dark.any() else batch)  # one pass for both
+        cams, feats, logits, lifted_cams, lifted_logits = cams[:n], feats[:n], logits[:n], cams[n:], logits[n:]
         if dark.any():
-            lifted_cams, _, lifted_logits = self.explainer(lifted)
             logits[dark], cams[dark] = (logits[dark] + lifted_logits) / 2, lifted_cams
         return cams, feats, logits, brightness, dark
 

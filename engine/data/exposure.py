@@ -46,21 +46,25 @@ def fit_exposure(brightness_train: np.ndarray) -> dict:
 
 def brightened(scan: np.ndarray, target: float) -> np.ndarray:
     """A prepared uint8 scan under a gamma (< 1) that lifts its ``content_brightness`` to ``target``: a darker
-    window or gamma undone, whatever its exact value. Found by bisection; a scan already that bright is returned
-    as it is."""
+    window or gamma undone, whatever its exact value. The gamma is found by bisection on the scan's histogram (a
+    few microseconds, not a pass over the pixels per step); a scan already that bright is returned as it is."""
+    grey = scan[..., 0] if scan.ndim == 3 else scan  # prepared channels are copies of one grey image
+    h, w = grey.shape
+    centre = np.bincount(grey[h // 4 : h - h // 4, w // 4 : w - w // 4].ravel(), minlength=256).astype(np.float64)
+    top = int(np.ceil(np.percentile(grey, 99.5)))  # the bright end's grey level, where a gamma maps it
     levels = np.arange(256) / 255.0
+
+    def reach(gamma: float) -> float:
+        lut = 255 * levels**gamma
+        return float(centre @ lut / centre.sum() / max(lut[top], 1.0))
+
     low, high = LIFT_GAMMA_MIN, 1.0
     for _ in range(LIFT_STEPS):
         mid = (low + high) / 2
-        if (content_brightness(_lut(levels, mid)[scan]) or 0.0) < target:
-            high = mid
-        else:
-            low = mid
-    return scan if high == 1.0 else _lut(levels, (low + high) / 2)[scan]
-
-
-def _lut(levels: np.ndarray, gamma: float) -> np.ndarray:
-    return np.round(255 * levels**gamma).astype(np.uint8)
+        low, high = (low, mid) if reach(mid) < target else (mid, high)
+    if high == 1.0:
+        return scan
+    return np.round(255 * levels ** ((low + high) / 2)).astype(np.uint8)[scan]
 
 
 def dark_and_lifted(batch: np.ndarray, brightness: np.ndarray, stats: dict | None) -> tuple[np.ndarray, np.ndarray]:

@@ -66,6 +66,7 @@ def test_a_screenshot_much_darker_than_the_export_is_answered_with_a_review_flag
     scan.point([round(255 * (v / 255) ** 2.0) for v in range(256)]).save(darker)  # a darker window or gamma
     text = upload(page, dashboard_url, darker, artifacts, "classify-darker.png")
     assert "the head is darker than in 98% of the scans the model was trained on" in text
+    assert "the model read it as it is and brightened" in text
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
