@@ -72,7 +72,7 @@ class Looks:
     """How a prepared scan looks, apart from what the model reads into it; None: not measured."""
 
     span: float | None = None  # the head's share of the frame (engine.data.framing.content_span)
-    brightness: float | None = None  # the head's median brightness (engine.data.exposure.content_brightness)
+    brightness: float | None = None  # the mean brightness of its central half (engine.data.exposure.content_brightness)
 
 
 def review_reason(label: str, top: float) -> tuple[bool, str | None]:
