@@ -7,6 +7,7 @@ from PIL import Image
 
 from engine.clinic.classify import Classifier
 from engine.clinic.gate import DARK_REASON
+from engine.data.shifts import _gamma
 from engine.ml import registry
 from engine.ml.inference import LoadedModel
 from engine.png import png_bytes
@@ -16,8 +17,7 @@ from tests.images import SAMPLE
 @pytest.fixture(scope="module")
 def darkened():
     files = sorted((SAMPLE / "Training").rglob("*.jpg"))
-    lut = [round(255 * (v / 255) ** 2.0) for v in range(256)]
-    return [(f.name, png_bytes(Image.open(f).convert("L").point(lut))) for f in files], [f.parent.name for f in files]
+    return [(f.name, png_bytes(_gamma(Image.open(f).convert("L"), 2.0))) for f in files], [f.parent.name for f in files]
 
 
 def _read(clf: Classifier, darkened) -> tuple[int, int, list]:
