@@ -36,7 +36,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--with-folds", type=Path, help="cv: an earlier cv result (JSON) of the same recipe whose other folds join these")
     p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
     p.add_argument("--size", type=int, default=128)
-    p.add_argument("--augmentation", default="standard", help="cv: training augmentation (standard, wide, framing)")
+    p.add_argument("--augmentation", default="standard", help="cv: training augmentation (standard, wide, framing, erasing)")
     p.add_argument("--epochs", type=int, help="train: epochs per run (default 3); adapt: per learning-curve run (default 20)")
     p.add_argument("--limit", type=int, default=0, help="train: use only the first N images (0: all)")
     p.add_argument("--modes", help="train: comma-separated, default local,synchronous,asynchronous")

@@ -204,7 +204,7 @@ TRAIN_HELP = {  # the defaults and choices come from TrainConfig and its enums; 
     "init_from": "adapt a registered model: start from its weights (its architecture and input size)",
     "threads": "TensorFlow threads per worker (0: cores / workers)",
     "limit": "use only the first N images (0: all)",
-    "augmentation": "training augmentation: standard, wide (also zoom out to half size, brightness, stronger contrast), or framing (the zoom-out alone)",
+    "augmentation": "training augmentation: standard, wide (also zoom out to half size, brightness, stronger contrast), framing (the zoom-out alone) or erasing (a black patch over half the scans)",
 }
 TRAIN_CHOICES = {
     "arch": [str(a) for a in Architecture],

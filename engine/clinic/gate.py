@@ -48,6 +48,18 @@ SMALL_FRAME_REASON = (
     "a padded export?). The training scans with a tumour are framed smaller than those without, so the model may "
     "read a small head as a tumour: check the answer, or upload the slice as exported."
 )
+# Measured on the 288 unseen scans downscaled (docs/model.md): 64 px and up read as well as the originals, 48 px left
+# 1.4% wrong without a flag and 32 px 4.5%, so a scan whose head is drawn with fewer pixels is never answered plainly.
+LOW_RESOLUTION_BELOW = 64
+
+
+def low_resolution_reason(side: int) -> str:
+    return (
+        f"Review needed: the scan is only {side} px across, so fine detail such as a small tumour may be lost (real "
+        f"scans shrunk under {LOW_RESOLUTION_BELOW} px got more wrong answers): check the answer, or upload the slice at its exported size."
+    )
+
+
 DARK_REASON = (
     "Review needed: the head is darker than in 98% of the scans the model was trained on (a screenshot with a darker "
     "window or gamma than the export?). The answer combines the scan read as it is and brightened; darkened tumour "
@@ -73,6 +85,7 @@ class Looks:
 
     span: float | None = None  # the head's share of the frame (engine.data.framing.content_span)
     brightness: float | None = None  # the mean brightness of its central half (engine.data.exposure.content_brightness)
+    side: int | None = None  # the smaller side, in the upload's own pixels, of the square the model read
 
 
 def review_reason(label: str, top: float) -> tuple[bool, str | None]:
@@ -100,7 +113,7 @@ def verdict(
     looks: Looks | None = None,
 ) -> Verdict:
     """The verdict on one scan from its calibrated probabilities, feature distance, layout distance, brain-MRI
-    score (:mod:`engine.ml.mri_check`) and looks (framing and brightness); None: no statistics."""
+    score (:mod:`engine.ml.mri_check`) and looks (resolution, framing and brightness); None: no statistics."""
     check = (ood or {}).get("mri_check")
     if check and mri_score is not None and mri_score < check["threshold"]:
         return Verdict(None, True, False, NOT_BRAIN_MRI_REASON)
@@ -114,6 +127,8 @@ def verdict(
     if check and mri_score is not None and mri_score < 0:  # "not a brain MRI" more likely: never a plain answer
         return Verdict(label, False, True, MRI_DOUBT_REASON)
     looks = looks or Looks()
+    if looks.side is not None and looks.side < LOW_RESOLUTION_BELOW:
+        return Verdict(label, False, True, low_resolution_reason(looks.side))
     if looks.span is not None and looks.span < SMALL_FRAME_BELOW:  # framing sways this model (docs/model.md): never a plain answer
         return Verdict(label, False, True, SMALL_FRAME_REASON)
     dark_below = (ood or {}).get("dark_below")  # absent from models fitted before the flag

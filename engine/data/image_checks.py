@@ -15,6 +15,9 @@ from engine.errors import InputError
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a single slice is far smaller; larger is not a scan
 MAX_PIXELS = 40_000_000  # about 6,300 px a side; beyond is a decompression bomb, not an MRI slice
 MIN_SIDE, MAX_SIDE = 32, 8192
+# A slice is about square (every training scan is); a 16:9 screenshot is 1.8:1 and a 32:9 one 3.6:1. A longer
+# strip is several slices side by side or no scan at all, and squeezing it into the model's square answers nonsense.
+MAX_ASPECT = 4.0
 ACCEPTED_FORMATS = {"JPEG", "PNG", "BMP", "TIFF", "WEBP"}
 PHASH_SIZE = 16  # 16x16 = 256-bit hash: 64-bit pHash cannot tell distinct MRI slices apart (see audit.py)
 
@@ -53,7 +56,7 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
             img = Image.open(io.BytesIO(data))
             fmt = img.format
             if fmt not in ACCEPTED_FORMATS:
-                raise InputError(f"{name} is a {fmt} image; use JPEG or PNG (or DICOM on the Classify page).")
+                raise InputError(f"{name} is an image in {fmt} format; use JPEG or PNG (or DICOM on the Classify page).")
             if img.width * img.height > MAX_PIXELS:
                 raise InputError(f"{name} declares {img.width}x{img.height} pixels, too large to be a scan (refused as a possible decompression bomb).")
             img.load()  # full decode: a truncated JPEG fails here, not later
@@ -68,7 +71,17 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
     img.format = fmt
     if min(img.size) < MIN_SIDE or max(img.size) > MAX_SIDE:
         raise InputError(f"{name} is {img.width}x{img.height} pixels; a scan should be {MIN_SIDE} to {MAX_SIDE} px a side.")
+    check_aspect(img.width, img.height, name)
     return img
+
+
+def check_aspect(width: int, height: int, name: str = "the file") -> None:
+    """Raise InputError for an image far from square: it cannot be one scan slice (MAX_ASPECT)."""
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise InputError(
+            f"{name} is {width}x{height} pixels, {max(width, height) / min(width, height):.0f} times as long as it is "
+            "wide; a scan slice is about square: upload one slice, not a strip of several or a banner."
+        )
 
 
 def inspect_image(data: bytes, name: str = "the file") -> ImageInfo:

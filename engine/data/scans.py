@@ -18,7 +18,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from engine.data.image_checks import MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, MIN_SIDE, open_image
+from engine.data.image_checks import MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, MIN_SIDE, check_aspect, open_image
 from engine.errors import InputError
 
 TECHNICAL_TAGS = ("Modality", "Rows", "Columns", "PixelSpacing", "SliceThickness", "BitsStored", "PhotometricInterpretation", "MagneticFieldStrength")
@@ -125,6 +125,7 @@ def _check_geometry(ds, frame: int | None) -> tuple[int, int | None]:
     bits = _declared(ds, "BitsAllocated", 16)
     if not (MIN_SIDE <= rows <= MAX_SIDE and MIN_SIDE <= cols <= MAX_SIDE) or rows * cols > MAX_PIXELS:
         raise InputError(f"the DICOM header declares {cols}x{rows} pixels; a scan should be {MIN_SIDE} to {MAX_SIDE} px a side (refused before decoding).")
+    check_aspect(cols, rows, "the DICOM image")
     if not 1 <= frames <= MAX_FRAMES or samples not in (1, 3) or bits not in (1, 8, 16, 32):
         raise InputError(f"the DICOM header declares {frames} frames of {samples} samples at {bits} bits, which is not a scan this page can read.")
     decoded_bytes = rows * cols * samples * max(1, bits // 8)
@@ -210,11 +211,12 @@ def read_scan(data: bytes, frame: int | None = None) -> Scan:
     thumb = img.copy()
     thumb.thumbnail((128, 128))
     colour, share = 0.0, 0.0
-    if img.mode not in ("L", "I", "I;16", "I;16B", "I;16L", "1", "LA"):
+    if img.mode not in ("L", "I", "I;16", "I;16B", "I;16L", "F", "1", "LA"):
         rgb = np.asarray(thumb.convert("RGB"))
         colour, share = _colourfulness(rgb), _colour_share(rgb)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit PNG/TIFF: scale the full range to 8 bits
-        grey = Image.fromarray(_to_uint8(np.asarray(img)), mode="L")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit, 32-bit or float PNG/TIFF: full range to 8 bits
+        # (a float export holds 0-1 or any other range; Pillow's own conversion would clip it to black and white)
+        grey = Image.fromarray(_to_uint8(np.nan_to_num(np.asarray(img), nan=0.0, posinf=0.0, neginf=0.0)), mode="L")
     elif img.mode in ("RGBA", "LA", "PA"):
         background = Image.new("RGBA", img.size, (0, 0, 0, 255))
         grey = Image.alpha_composite(background, img.convert("RGBA")).convert("L")

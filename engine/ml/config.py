@@ -34,7 +34,8 @@ class TrainConfig:
     # epochs, almost none, yet 0.05 (~40%) trained no better model on kaggle-train (README, the shipped model).
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05  # softens one-hot targets; helps calibration
-    augmentation: str = Augmentation.STANDARD  # standard | wide (also zoom out to half size, brightness, contrast) | framing (zoom out only)
+    # standard | wide (also zoom out to half size, brightness, contrast) | framing (zoom out only) | erasing (black patches)
+    augmentation: str = Augmentation.STANDARD
     val_fraction: float = 0.1  # share of duplicate groups held out for validation
     seed: int = 42  # split, weights and augmentation
     frequency: str = "epoch"  # Elephas weight exchange: epoch | batch

@@ -99,3 +99,10 @@ def test_a_scan_darker_than_the_models_flag_line_is_answered_and_flagged_for_rev
     assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, with_line, looks=gate.Looks(span=0.9, brightness=0.40)).uncertain
     # a model fitted before the flag has no line: its answers are not flagged for darkness
     assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9, brightness=0.25)).uncertain
+
+
+def test_a_scan_drawn_with_few_pixels_is_answered_and_flagged_for_review():
+    tiny = gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9, side=gate.LOW_RESOLUTION_BELOW - 1))
+    assert not tiny.rejected and tiny.label == "glioma" and tiny.uncertain and "only 63 px across" in tiny.reason
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9, side=gate.LOW_RESOLUTION_BELOW)).uncertain
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9)).uncertain  # not measured: no flag

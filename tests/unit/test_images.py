@@ -10,6 +10,12 @@ from engine.errors import InputError
 from tests.images import bomb_png, png_bytes, sample_files, truncated_jpeg
 
 
+def _encoded(img: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
 def test_real_scan_is_described():
     data = sample_files("glioma", 1)[0].read_bytes()
     info = inspect_image(data)
@@ -36,11 +42,31 @@ def test_reencoded_copy_is_near_but_not_exact():
         (truncated_jpeg(), "damaged or truncated"),
         (bomb_png(), "decompression bomb"),
         (png_bytes(size=(8, 8)), "8x8 pixels"),
+        (png_bytes(size=(4000, 40)), "4000x40 pixels, 100 times as long as it is wide"),
+        (_encoded(Image.new("L", (64, 64)), "GIF"), "an image in GIF format; use JPEG or PNG"),
     ],
 )
 def test_junk_is_refused_with_a_reason(data, reason):
     with pytest.raises(InputError, match=reason):
         open_image(data, "upload.jpg")
+
+
+def test_a_16_9_screenshot_is_not_a_strip():
+    assert open_image(png_bytes(size=(1920, 1080))).size == (1920, 1080)
+
+
+def test_a_float_tiff_keeps_its_grey_levels():
+    """A float export (0-1, or any range) is stretched like a 16-bit one, not clipped to black and white by Pillow."""
+    import numpy as np
+
+    from engine.data.scans import read_scan
+
+    scan = Image.open(sample_files("glioma", 1)[0]).convert("L")
+    grey = np.asarray(scan, dtype=np.float32)
+    for values in (grey / 255, grey * 40 - 1000):
+        read = np.asarray(read_scan(_encoded(Image.fromarray(values), "TIFF")).image, dtype=np.float32)
+        assert len(np.unique(read)) > 100
+        assert np.corrcoef(read.ravel(), grey.ravel())[0, 1] > 0.999
 
 
 def test_distinct_classes_are_far_apart():
