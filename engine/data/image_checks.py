@@ -8,7 +8,7 @@ import io
 import warnings
 
 import imagehash
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import InputError
 
@@ -60,6 +60,9 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
             if img.width * img.height > MAX_PIXELS:
                 raise InputError(f"{name} declares {img.width}x{img.height} pixels, too large to be a scan (refused as a possible decompression bomb).")
             img.load()  # full decode: a truncated JPEG fails here, not later
+            # upright as every viewer and browser shows it: a JPEG rotated by its EXIF orientation tag was read on
+            # its side (22 of the 40 sample scans stored that way were answered right)
+            ImageOps.exif_transpose(img, in_place=True)
         except InputError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -19,9 +19,11 @@ def prepare_image(content: bytes, size: int = DEFAULT_SIZE, channels: int = 1) -
     Returns a uint8 array of shape (size, size, channels); the model divides by 255.
     Raises OSError/ValueError for bytes that do not decode (callers record them).
     """
-    from PIL import Image
+    from PIL import Image, ImageOps
 
-    return prepare_pil(Image.open(io.BytesIO(content)), size, channels)
+    img = Image.open(io.BytesIO(content))
+    ImageOps.exif_transpose(img, in_place=True)  # upright as shown, as the clinic reads uploads
+    return prepare_pil(img, size, channels)
 
 
 def prepare_pil(img, size: int = DEFAULT_SIZE, channels: int = 1) -> np.ndarray:

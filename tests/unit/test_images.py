@@ -69,6 +69,22 @@ def test_a_float_tiff_keeps_its_grey_levels():
         assert np.corrcoef(read.ravel(), grey.ravel())[0, 1] > 0.999
 
 
+def test_a_jpeg_rotated_by_its_exif_tag_is_read_upright_as_viewers_show_it():
+    import numpy as np
+
+    from engine.data.pixels import prepare_image, prepare_pil
+    from engine.data.scans import read_scan
+
+    upright = Image.open(sample_files("glioma", 1)[0]).convert("L")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display", as phones and some viewers store it
+    buf = io.BytesIO()
+    upright.rotate(90, expand=True).save(buf, format="JPEG", quality=95, exif=exif.tobytes())
+    for read in (np.asarray(read_scan(buf.getvalue()).image), prepare_image(buf.getvalue())[..., 0]):
+        want = np.asarray(upright) if read.shape == upright.size[::-1] else prepare_pil(upright)[..., 0]
+        assert np.abs(read.astype(float) - want).mean() < 3
+
+
 def test_distinct_classes_are_far_apart():
     a = inspect_image(sample_files("glioma", 1)[0].read_bytes())
     b = inspect_image(sample_files("notumor", 1)[0].read_bytes())
