@@ -75,3 +75,37 @@ def test_the_content_span_of_a_prepared_scan_falls_when_it_is_padded(path):
     assert small == pytest.approx(as_is / 1.5, abs=0.03)
     assert small < SMALL_FRAME_BELOW  # every sample scan, padded so, is flagged
     assert content_span(np.zeros((128, 128, 1), dtype=np.uint8)) is None
+
+
+@pytest.mark.parametrize("border, fill", [(0.03, 255), (0.15, 255), (0.5, 255), (0.15, 200)])
+def test_a_scan_on_a_light_page_is_cut_out_exactly(border, fill):
+    scan = Image.open(SCANS[3]).convert("L")
+    on_page = ImageOps.expand(scan, border=int(scan.width * border), fill=fill)
+    out, cut = reframe(on_page)
+    assert cut and out.size == scan.size
+    assert np.array_equal(np.asarray(out), np.asarray(scan))
+
+
+def test_a_scan_with_a_caption_on_a_page_is_cut_out_without_the_caption():
+    from PIL import ImageDraw
+
+    scan = Image.open(SCANS[5]).convert("L")
+    page = Image.new("L", (scan.width * 2, scan.height * 2), 255)
+    page.paste(scan, (scan.width // 2, scan.height // 3))
+    draw = ImageDraw.Draw(page)
+    draw.text((10, 10), "Case 12: axial T1 post-contrast", fill=0)
+    for line in range(4):
+        draw.text((20, scan.height * 4 // 3 + 20 + 14 * line), "Figure 3. An enhancing lesion in the left frontal lobe, 2026-11-30", fill=0)
+    out, cut = reframe(page)
+    assert cut and np.array_equal(np.asarray(out), np.asarray(scan))
+
+
+def test_a_page_of_text_alone_is_left_whole():
+    from PIL import ImageDraw
+
+    page = Image.new("L", (600, 800), 255)
+    draw = ImageDraw.Draw(page)
+    for line in range(40):
+        draw.text((30, 30 + 18 * line), "The quick brown fox jumps over the lazy dog, again and again and again.", fill=0)
+    out, cut = reframe(page)
+    assert not cut and out is page
