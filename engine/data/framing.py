@@ -114,8 +114,10 @@ def trim_uniform_border(img: Image.Image) -> tuple[Image.Image, bool]:
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     for _ in range(2):
         r0, r1 = r0 + np.array(_longest_run(inside[r0:r1, c0:c1].mean(1) > PICTURE_SHARE))
+        if r1 == r0:
+            return img, False
         c0, c1 = c0 + np.array(_longest_run(inside[r0:r1, c0:c1].mean(0) > PICTURE_SHARE))
-        if r1 == r0 or c1 == c0:
+        if c1 == c0:
             return img, False
     sx, sy = img.width / arr.shape[1], img.height / arr.shape[0]
     box = (int(c0 * sx), int(r0 * sy), int(np.ceil(c1 * sx)), int(np.ceil(r1 * sy)))
