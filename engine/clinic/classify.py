@@ -215,7 +215,12 @@ class Classifier:
                     self.ood,
                     layout_k,
                     ans.mri_score,
-                    gate.Looks(content_span(batch[k]), None if np.isnan(brightness[k]) else float(brightness[k]), min(ans.grey.size)),
+                    gate.Looks(
+                        content_span(batch[k]),
+                        None if np.isnan(brightness[k]) else float(brightness[k]),
+                        min(ans.grey.size),
+                        max(ans.grey.size) / min(ans.grey.size),
+                    ),
                 )
                 ans.rejected, ans.uncertain, ans.reason, ans.label = v.rejected, v.uncertain, v.reason, v.label
                 ans.brightened = bool(dark[k])

@@ -106,3 +106,9 @@ def test_a_scan_drawn_with_few_pixels_is_answered_and_flagged_for_review():
     assert not tiny.rejected and tiny.label == "glioma" and tiny.uncertain and "only 63 px across" in tiny.reason
     assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9, side=gate.LOW_RESOLUTION_BELOW)).uncertain
     assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9)).uncertain  # not measured: no flag
+
+
+def test_an_image_much_wider_than_a_square_slice_is_answered_and_flagged_for_review():
+    wide = gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9, side=224, aspect=2.0))  # two slices side by side
+    assert not wide.rejected and wide.uncertain and wide.reason == gate.WIDE_REASON
+    assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=0.9, side=480, aspect=640 / 480)).uncertain
