@@ -45,7 +45,7 @@ def _how_it_was_read(answer) -> None:
     """What the clinic did to the scan before or beside the model's reading, in a caption under it."""
     if answer.reframed:
         st.caption(
-            "The scan sat in a black frame the training scans never have (a wide viewer, or shown small); it was cut to the square shown, framed as the training scans are, before the model looked."
+            "The scan sat in a frame the training scans never have (a light page or background, a wide black viewer, or shown small); it was cut out as shown, framed as the training scans are, before the model looked."
         )
     if answer.brightened:
         st.caption(

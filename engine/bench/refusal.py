@@ -113,11 +113,11 @@ def _source_left_out(clf, uploads: list[dict], rows: dict, groups: tuple[str, ..
 
 
 def _shift_rows(clf, real: list[tuple[str, bytes, int]]) -> dict:
-    from engine.data.shifts import SHIFTS, shifted
+    from engine.data.shifts import SCREENSHOT_SHIFTS, SHIFTS, shifted
 
-    per_shift: dict[str, list[tuple[bool, bool, bool]]] = {name: [] for name in SHIFTS}
+    per_shift: dict[str, list[tuple[bool, bool, bool]]] = {name: [] for name in [*SHIFTS, *SCREENSHOT_SHIFTS]}
     for _, data, label in real:
-        uploads = shifted(Image.open(io.BytesIO(data)))
+        uploads = shifted(Image.open(io.BytesIO(data)), screenshots=True)
         for (name, _), a in zip(uploads, clf.classify(uploads)):
             per_shift[name].append((a.rejected, a.uncertain and not a.rejected, a.label == CLASSES[label]))
     rows = {}

@@ -61,7 +61,7 @@ def report_pdf(answer, model_card: dict) -> bytes:
             pdf.image(io.BytesIO(png_bytes(overlay(answer.grey.resize((256, 256)), answer.cam))), x=110, y=y0, w=90, h=90)
         pdf.set_xy(10, y0 + 91)
         pdf.set_font(FONT, "I", 8)
-        pdf.cell(90, 4, "Scan (as classified; cut out of a wide black frame)" if getattr(answer, "reframed", False) else "Scan (as classified)")
+        pdf.cell(90, 4, "Scan (as classified; cut out of its frame)" if getattr(answer, "reframed", False) else "Scan (as classified)")
         pdf.set_x(110)
         pdf.cell(90, 4, "Grad-CAM: regions that drove the answer" if answer.cam is not None else "", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(y0 + 100)

@@ -1,6 +1,6 @@
 """What hospitals and screenshots do to a real scan before it is uploaded: re-compression, gamma and contrast,
-tints, burnt-in text and banners, crops, zoom, rotation, flips, odd sizes, 16-bit PNG and windowed DICOM. Each
-shift turns one real scan into the bytes of an upload, so `benchmark refusal` can count false refusals per shift.
+tints, burnt-in text and banners, crops, zoom, rotation, flips, odd sizes, 16-bit PNG and windowed DICOM; and
+screenshots of pages, pairs of slices, thumbnails and turned scans. Each shift turns one real scan into the bytes of an upload, so `benchmark refusal` can count false refusals per shift.
 """
 
 from __future__ import annotations
@@ -128,7 +128,51 @@ SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
 }
 
 
-def shifted(img: Image.Image) -> list[tuple[str, bytes]]:
-    """(shift, upload bytes) for every shift of one grey scan."""
+def _on_page(img: Image.Image) -> Image.Image:
+    """The scan as a screenshot of a report or an article shows it: on a white page, a heading above, a caption below."""
+    w, h = img.size
+    page = Image.new("L", (w * 8 // 5, h * 3 // 2), 255)
+    page.paste(img, (w * 3 // 10, h // 10))
+    draw = ImageDraw.Draw(page)
+    draw.text((w // 10, h // 40), "Case 12 - MRI brain", fill=0)
+    for line in range(4):
+        draw.text((w // 10, h * 6 // 5 + line * max(10, h // 20)), "Figure 3: axial slice, post-contrast T1, 2026-11-30", fill=0)
+    return page
+
+
+def _side_by_side(img: Image.Image) -> Image.Image:
+    """Two slices in one image, as a comparison export shows them: here the scan and its mirror image."""
+    pair = Image.new("L", (img.width * 2, img.height))
+    pair.paste(img, (0, 0))
+    pair.paste(ImageOps.mirror(img), (img.width, 0))
+    return pair
+
+
+def _exif_rotated(img: Image.Image) -> bytes:
+    """A JPEG stored on its side with an EXIF tag that tells viewers to turn it upright, as phones write them."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buf = io.BytesIO()
+    img.rotate(90, expand=True).save(buf, format="JPEG", quality=95, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+# Screenshots and exports beyond what the brain-MRI check learns from (engine.ml.mri_check fits on SHIFTS only):
+# `benchmark refusal` measures them, so a new kind of upload is measured as the check has never seen it.
+SCREENSHOT_SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
+    "on a white page (15% margin)": lambda im: png_bytes(ImageOps.expand(im, border=im.width * 3 // 20, fill=255)),
+    "on a page with a heading and a caption": lambda im: png_bytes(_on_page(im)),
+    "two slices side by side": lambda im: png_bytes(_side_by_side(im)),
+    "JPEG turned upright by its EXIF tag": _exif_rotated,
+    "thumbnail 64 px": lambda im: png_bytes(im.resize((64, 64), Image.LANCZOS)),
+    "thumbnail 32 px": lambda im: png_bytes(im.resize((32, 32), Image.LANCZOS)),
+    "rotated 90°": lambda im: png_bytes(im.rotate(90, expand=True)),
+    "upside down (180°)": lambda im: png_bytes(im.rotate(180)),
+}
+
+
+def shifted(img: Image.Image, screenshots: bool = False) -> list[tuple[str, bytes]]:
+    """(shift, upload bytes) for every shift of one grey scan, and with ``screenshots`` the SCREENSHOT_SHIFTS too."""
     grey = img.convert("L")
-    return [(name, make(grey)) for name, make in SHIFTS.items()]
+    shifts = {**SHIFTS, **SCREENSHOT_SHIFTS} if screenshots else SHIFTS
+    return [(name, make(grey)) for name, make in shifts.items()]
