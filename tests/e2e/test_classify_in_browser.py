@@ -1,5 +1,5 @@
 """The clinician's path in a real browser: a JPEG and a DICOM are answered, a zoomed-out or much darker screenshot
-is flagged, a corrupt file is refused."""
+is flagged, a scan on a report page is cut out and answered, a corrupt file is refused."""
 
 import hashlib
 import shutil
@@ -68,6 +68,18 @@ def test_a_screenshot_much_darker_than_the_export_is_answered_with_a_review_flag
     text = upload(page, dashboard_url, darker, artifacts, "classify-darker.png")
     assert "the head is darker than in 98% of the scans the model was trained on" in text
     assert "the model read it as it is and brightened" in text
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_scan_on_a_page_with_a_caption_is_cut_out_and_answered(page, dashboard_url, artifacts, tmp_path):
+    from engine.data.shifts import _on_page
+
+    scan = Image.open(sample_files("pituitary", 1)[0]).convert("L")
+    screenshot = tmp_path / "report-page.png"
+    _on_page(scan).save(screenshot)  # a screenshot of a report: white page, heading, caption
+    text = upload(page, dashboard_url, screenshot, artifacts, "classify-on-a-page.png")
+    assert "a light page or background" in text and "it was cut out as shown" in text
+    assert "Pituitary —" in text and "Not classified" not in text  # the answer itself, not a chart label
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
