@@ -22,14 +22,15 @@ LOOK_SIZE = 256  # measured on a thumbnail: fast and bounded whatever the upload
 DARK_SHARE = 0.08  # a pixel is content above this share of the bright end (99.5th percentile) ...
 DARK_FLOOR = 8.0  # ... and above this grey level, so JPEG noise in a black frame is not content
 LETTERBOX_ASPECT = 1.1  # every training scan is square; a wider upload whose content fits its height is a viewport
-# A light border of one uniform grey (a scan on a white page or a light viewer background) is cut away first: the
-# outer BORDER_BAND of each side is at least BORDER_UNIFORM_SHARE one level (within BORDER_TOLERANCE), brighter than
-# BORDER_LEVEL_ABOVE. No training scan has such a border (a few have a thin bright line at the edge, left alone).
+# A border of one uniform grey lighter than a dark frame (a scan on a white page, in a grey viewer) is cut away first:
+# the outer BORDER_BAND of each side is at least BORDER_UNIFORM_SHARE one level (within BORDER_TOLERANCE), brighter
+# than BORDER_LEVEL_ABOVE. No training scan has such a border (a few have a thin bright line at the edge, left alone).
 BORDER_BAND = 0.02
 BORDER_UNIFORM_SHARE = 0.9
 BORDER_TOLERANCE = 12.0  # grey levels around the border's median: JPEG ringing and anti-aliasing
-BORDER_LEVEL_ABOVE = 96.0  # a dark or dim frame is the one the rest of this module handles
+BORDER_LEVEL_ABOVE = 64.0  # darker frames are the ones the rest of this module handles (one training scan has one at 48-64)
 PICTURE_SHARE = 0.5  # a line of the picture is mostly unlike the page; a line of text is not
+LIGHT_PAGE_ABOVE = 160.0  # a page this light holds headings and captions; a scan's tissue is rarely that close to it
 # Under this span the answer is flagged for review (engine.clinic.gate): 147 of the 5,708 training scans (2.6%, all
 # but one glioma or meningioma) are framed this small, and so is nearly every scan shown with 25% black padding.
 SMALL_FRAME_BELOW = 0.70
@@ -93,9 +94,9 @@ def reframe(img: Image.Image) -> tuple[Image.Image, bool]:
 
 
 def trim_uniform_border(img: Image.Image) -> tuple[Image.Image, bool]:
-    """The picture in ``img`` without a thick uniform light border around it (and a caption on that border), and
-    whether one was cut. A scan on a white page was refused as not a brain MRI (119 of 120 unseen scans with 15%
-    white padding, all 120 on a page with a caption); cut, it reads as exported."""
+    """The picture in ``img`` without a thick uniform border lighter than a dark frame around it (and, on a light
+    page, a heading or caption), and whether one was cut. A scan on a white page was refused as not a brain MRI
+    (119 of 120 unseen scans with 15% white padding, all 120 on a page with a caption); cut, it reads as exported."""
     look = img.convert("L")
     look.thumbnail((LOOK_SIZE, LOOK_SIZE))
     arr = np.asarray(look, dtype=np.float32)
@@ -104,26 +105,41 @@ def trim_uniform_border(img: Image.Image) -> tuple[Image.Image, bool]:
     level = float(np.median(edge))
     if level <= BORDER_LEVEL_ABOVE or np.mean(np.abs(edge - level) <= BORDER_TOLERANCE) < BORDER_UNIFORM_SHARE:
         return img, False
-    # Everything unlike the page, narrowed twice to the tallest band of rows mostly unlike it within the columns
-    # so far, then the widest such band of columns within those rows: a caption or a heading (sparse strokes on
-    # the page) falls outside the picture.
-    inside = np.abs(arr - level) > 2 * BORDER_TOLERANCE
-    rows, cols = np.flatnonzero(inside.any(1)), np.flatnonzero(inside.any(0))
-    if rows.size == 0:
+    found = _picture(arr, level)
+    if found is None:
         return img, False
-    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    for _ in range(2):
-        r0, r1 = r0 + np.array(_longest_run(inside[r0:r1, c0:c1].mean(1) > PICTURE_SHARE))
-        if r1 == r0:
-            return img, False
-        c0, c1 = c0 + np.array(_longest_run(inside[r0:r1, c0:c1].mean(0) > PICTURE_SHARE))
-        if c1 == c0:
-            return img, False
+    r0, r1, c0, c1 = found
     sx, sy = img.width / arr.shape[1], img.height / arr.shape[0]
     box = (int(c0 * sx), int(r0 * sy), int(np.ceil(c1 * sx)), int(np.ceil(r1 * sy)))
     if min(box[2] - box[0], box[3] - box[1]) < 0.1 * min(img.size):  # a speck on a page, not a scan: leave it whole
         return img, False
     return img.crop(_tighten(img.convert("L"), box, level, steps=int(np.ceil(max(sx, sy))) + 1)), True
+
+
+def _picture(arr: np.ndarray, level: float) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the picture on a page of grey ``level``, in ``arr``'s pixels, or None.
+
+    The border's lines (mostly the page's level) are peeled off first. On a light page, the rest is then narrowed
+    twice to the tallest band of rows mostly unlike the page, and the widest such band of columns within it: a
+    heading or a caption (sparse strokes) falls outside. Not on a grey page: a scan's own mid-grey tissue can
+    match it, and narrowing cut into the scan (a page at grey 70: 79% of scans refused).
+    """
+    page = np.abs(arr - level) <= BORDER_TOLERANCE
+    rows, cols = np.flatnonzero(page.mean(1) < BORDER_UNIFORM_SHARE), np.flatnonzero(page.mean(0) < BORDER_UNIFORM_SHARE)
+    if rows.size == 0 or cols.size == 0:
+        return None
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if level < LIGHT_PAGE_ABOVE:
+        return int(r0), int(r1), int(c0), int(c1)
+    inside = np.abs(arr - level) > 2 * BORDER_TOLERANCE
+    for _ in range(2):
+        r0, r1 = r0 + np.array(_longest_run(inside[r0:r1, c0:c1].mean(1) > PICTURE_SHARE))
+        if r1 == r0:
+            return None
+        c0, c1 = c0 + np.array(_longest_run(inside[r0:r1, c0:c1].mean(0) > PICTURE_SHARE))
+        if c1 == c0:
+            return None
+    return int(r0), int(r1), int(c0), int(c1)
 
 
 def _longest_run(flags: np.ndarray) -> tuple[int, int]:
