@@ -162,6 +162,8 @@ def _exif_rotated(img: Image.Image) -> bytes:
 SCREENSHOT_SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
     "on a white page (15% margin)": lambda im: png_bytes(ImageOps.expand(im, border=im.width * 3 // 20, fill=255)),
     "on a page with a heading and a caption": lambda im: png_bytes(_on_page(im)),
+    "in a grey viewer (grey 80, 15% margin)": lambda im: png_bytes(ImageOps.expand(im, border=im.width * 3 // 20, fill=80)),
+    "in a dark grey viewer (grey 50, 15% margin)": lambda im: png_bytes(ImageOps.expand(im, border=im.width * 3 // 20, fill=50)),
     "two slices side by side": lambda im: png_bytes(_side_by_side(im)),
     "JPEG turned upright by its EXIF tag": _exif_rotated,
     "thumbnail 64 px": lambda im: png_bytes(im.resize((64, 64), Image.LANCZOS)),
