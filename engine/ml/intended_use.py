@@ -16,6 +16,8 @@ OUT_OF_SCOPE = (
     # the shifts of `benchmark refusal` that cost accuracy without a refusal (docs/model.md: the model learnt framing)
     "screenshots showing the slice zoomed out, cropped or much darker than exported (answers go wrong without a refusal; "
     "zoomed-out and much darker ones are flagged for review, cropped ones are not: upload the slice as exported)",
+    "slices turned on their side or upside down (the model reads upright slices; turned ones are often answered "
+    "wrongly without a flag: turn the slice upright before uploading)",
 )
 
 
