@@ -8,8 +8,9 @@ import io
 import warnings
 
 import imagehash
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
+from engine.data.pixels import upright
 from engine.errors import InputError
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a single slice is far smaller; larger is not a scan
@@ -62,7 +63,7 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
             img.load()  # full decode: a truncated JPEG fails here, not later
             # upright as every viewer and browser shows it: a JPEG rotated by its EXIF orientation tag was read on
             # its side (22 of the 40 sample scans stored that way were answered right)
-            ImageOps.exif_transpose(img, in_place=True)
+            upright(img)
         except InputError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -19,11 +19,21 @@ def prepare_image(content: bytes, size: int = DEFAULT_SIZE, channels: int = 1) -
     Returns a uint8 array of shape (size, size, channels); the model divides by 255.
     Raises OSError/ValueError for bytes that do not decode (callers record them).
     """
-    from PIL import Image, ImageOps
+    from PIL import Image
 
-    img = Image.open(io.BytesIO(content))
-    ImageOps.exif_transpose(img, in_place=True)  # upright as shown, as the clinic reads uploads
-    return prepare_pil(img, size, channels)
+    return prepare_pil(upright(Image.open(io.BytesIO(content))), size, channels)
+
+
+def upright(img):
+    """``img`` turned in place as its EXIF orientation tag tells every viewer to show it; a damaged EXIF block
+    leaves it as stored (the pixels are still a scan). Returns ``img``."""
+    from PIL import ImageOps
+
+    try:
+        ImageOps.exif_transpose(img, in_place=True)
+    except Exception:  # noqa: BLE001 - Pillow's EXIF parser raises struct, key and value errors alike
+        pass
+    return img
 
 
 def prepare_pil(img, size: int = DEFAULT_SIZE, channels: int = 1) -> np.ndarray:

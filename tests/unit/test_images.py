@@ -83,6 +83,12 @@ def test_a_jpeg_rotated_by_its_exif_tag_is_read_upright_as_viewers_show_it():
     for read in (np.asarray(read_scan(buf.getvalue()).image), prepare_image(buf.getvalue())[..., 0]):
         want = np.asarray(upright) if read.shape == upright.size[::-1] else prepare_pil(upright)[..., 0]
         assert np.abs(read.astype(float) - want).mean() < 3
+    # a damaged EXIF block: the pixels are still read, as stored
+    damaged = bytearray(buf.getvalue())
+    at = damaged.find(b"Exif\x00\x00")
+    damaged[at + 10 : at + 30] = b"\xff" * 20
+    assert read_scan(bytes(damaged)).image.size == (upright.height, upright.width)
+    assert prepare_image(bytes(damaged)).shape == (128, 128, 1)
 
 
 def test_distinct_classes_are_far_apart():
