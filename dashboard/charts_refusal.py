@@ -1,5 +1,5 @@
 """Plots of `benchmark refusal`: images that are not brain MRI refused by group (the shipped gate, and with the
-group left out of the brain-MRI check), and real scans refused or flagged under each upload shift."""
+group left out of the brain-MRI check), and what became of real scans under each upload shift."""
 
 from __future__ import annotations
 
@@ -38,11 +38,23 @@ def refused_by_group(result: dict) -> go.Figure:
 
 
 def shifts(result: dict) -> go.Figure:
-    """Real scans under each shift: refused (should stay under the target) and flagged for review."""
+    """What became of the real scans under each shift, one bar per shift: answered plainly and right, flagged for
+    review, answered plainly and wrong (what a reader would take at face value and should not), refused."""
     names = list(result["shifts"])
+    rows = [{"wrong_plain_answers": 0.0, **result["shifts"][n]} for n in names]  # older results did not count it
+    parts = {
+        "answered, right": [max(0.0, 1 - r["refused"] - r["uncertain"] - r["wrong_plain_answers"]) for r in rows],
+        "flagged for review": [r["uncertain"] for r in rows],
+        "answered, wrong, no flag": [r["wrong_plain_answers"] for r in rows],
+        "refused": [r["refused"] for r in rows],
+    }
+    colours = {"answered, right": "#C9D6E3", "flagged for review": PALETTE[2], "answered, wrong, no flag": PALETTE[1], "refused": PALETTE[3]}
     fig = go.Figure()
-    fig.add_bar(x=names, y=[result["shifts"][n]["refused"] for n in names], name="refused", marker_color=PALETTE[3 % len(PALETTE)])
-    fig.add_bar(x=names, y=[result["shifts"][n]["uncertain"] for n in names], name="flagged for review", marker_color=PALETTE[2 % len(PALETTE)])
-    fig.add_hline(y=FALSE_REFUSAL_TARGET, line_dash="dot", annotation_text=f"refusal target {FALSE_REFUSAL_TARGET:.0%}")
-    fig.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": f"of {result['shift_scans']} real scans"}, xaxis={"tickangle": -40})
-    return _layout(fig, "Real scans under upload shifts", 420)
+    for name, shares in parts.items():
+        fig.add_bar(y=names, x=shares, orientation="h", name=name, marker_color=colours[name], hovertemplate="%{y}: %{x:.1%} " + name + "<extra></extra>")
+    fig.update_layout(
+        barmode="stack", xaxis={"tickformat": ".0%", "range": [0, 1], "title": f"of {result['shift_scans']} real scans"}, yaxis={"autorange": "reversed"}
+    )
+    _layout(fig, f"Real scans under upload shifts (refusal target: at most {FALSE_REFUSAL_TARGET:.0%} a shift)", 160 + 24 * len(names))
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "traceorder": "normal"}, margin={"t": 70})
+    return fig

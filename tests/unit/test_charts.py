@@ -90,3 +90,21 @@ def test_refusal_chart_draws_a_bar_per_measure_a_result_holds():
     newer = {**older, "by_group_source_left_out": {"other modalities: CT": {**row, "share": 0.6}}}
     bars = refused_by_group(newer).data
     assert len(bars) == 3 and list(bars[1].x) == [0.6, None]  # a group without the measure gets no bar, not a zero
+
+
+def test_shift_chart_splits_every_shift_into_what_became_of_its_scans():
+    from dashboard.charts_refusal import shifts
+
+    result = {
+        "shift_scans": 120,
+        "shifts": {
+            "none (PNG)": {"refused": 0.0, "uncertain": 0.08, "accuracy_answered": 0.99, "wrong_plain_answers": 0.0},
+            "rotated 90°": {"refused": 0.02, "uncertain": 0.28, "accuracy_answered": 0.64, "wrong_plain_answers": 0.18},
+            "older result": {"refused": 0.01, "uncertain": 0.1, "accuracy_answered": 0.9},  # before wrong answers were counted
+        },
+    }
+    bars = shifts(result).data
+    assert [b.name for b in bars] == ["answered, right", "flagged for review", "answered, wrong, no flag", "refused"]
+    for i in range(3):
+        assert abs(sum(b.x[i] for b in bars) - 1) < 1e-9
+    assert bars[2].x[1] == 0.18 and bars[0].x[1] == 1 - 0.02 - 0.28 - 0.18
