@@ -48,7 +48,7 @@ def test_a_screenshot_letterboxed_in_a_wide_viewer_is_answered_on_its_square(pag
     shot = tmp_path / "viewer-screenshot.png"
     viewer.save(shot)
     text = upload(page, dashboard_url, shot, artifacts, "classify-letterboxed.png")
-    assert "it was cut to the square shown" in text
+    assert "a wide black viewer" in text and "it was cut out as shown" in text
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
