@@ -86,6 +86,23 @@ def test_a_scan_on_a_light_page_is_cut_out_exactly(border, fill):
     assert np.array_equal(np.asarray(out), np.asarray(scan))
 
 
+@pytest.mark.parametrize("fill", [40, 50, 64])
+def test_a_scan_in_a_dark_grey_viewer_is_cut_out_exactly(fill):
+    scan = Image.open(SCANS[3]).convert("L")
+    out, cut = reframe(ImageOps.expand(scan, border=scan.width * 3 // 20, fill=fill))
+    assert cut and np.array_equal(np.asarray(out), np.asarray(scan))
+
+
+def test_a_scans_own_noisy_grey_background_is_not_taken_for_a_viewer():
+    # as the two training scans with a grey background above 38 have it: a level of 48, noise of a few grey levels
+    scan = Image.open(SCANS[3]).convert("L")
+    framed = np.asarray(ImageOps.expand(scan, border=scan.width * 3 // 20, fill=0), dtype=np.float32)
+    noise = np.random.default_rng(0).normal(48, 3, framed.shape)
+    noisy = Image.fromarray(np.where(framed < 8, noise, framed).clip(0, 255).astype(np.uint8))
+    out, cut = reframe(noisy)
+    assert out.size == noisy.size and not cut
+
+
 def test_a_scan_with_a_caption_on_a_page_is_cut_out_without_the_caption():
     from PIL import ImageDraw
 
