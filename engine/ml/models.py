@@ -28,7 +28,8 @@ class Augmentation(StrEnum):
 
 
 # Keras: a positive factor zooms out (pads with black), a negative one zooms in.
-ZOOM = {Augmentation.STANDARD: 0.1, Augmentation.WIDE: (-0.2, 0.5), Augmentation.FRAMING: (-0.1, 0.5), Augmentation.ERASING: 0.1}
+ZOOM = {Augmentation.STANDARD: 0.1, Augmentation.WIDE: (-0.2, 0.5), Augmentation.FRAMING: (-0.1, 0.5)}
+ZOOM[Augmentation.ERASING] = ZOOM[Augmentation.STANDARD]  # erasing changes nothing else of the standard recipe
 
 
 def augmentation(seed: int = 0, kind: str = Augmentation.STANDARD):
