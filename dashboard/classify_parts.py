@@ -12,6 +12,7 @@ from dashboard import state
 from dashboard.ui import plain
 from engine.classes import CLASS_LABELS, CLASSES
 from engine.clinic.gradcam import overlay
+from engine.ml.test_time import reading_sentence
 from engine.numbers import probability as percent
 from engine.png import png_bytes
 
@@ -100,8 +101,8 @@ def show_answer(answer, card: dict, key: str) -> None:
                 f"**{plain(card['model_id'])}** ({card['architecture']}, {card['parameters']:,} parameters)  \n"
                 f"Validation accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}) "
                 f"on {v['n']} images, macro F1 {v['macro_f1']:.3f}, glioma recall {v['per_class']['glioma']['recall']:.1%}.  \n"
-                f"Trained {card['created']} on {plain(card['training']['dataset'])}; probabilities calibrated (T = {card['temperature']:.2f})"
-                + ("; each scan is read as uploaded and mirrored, and the two readings averaged." if card["input"].get("test_time_flip") else ".")
+                f"Trained {card['created']} on {plain(card['training']['dataset'])}; probabilities calibrated (T = {card['temperature']:.2f}). "
+                + reading_sentence(card["input"])
             )
         st.caption(
             f"Model {plain(answer.model or card['model_id'])} · answered {answer.time} · SHA-256 {answer.sha256} · "

@@ -165,10 +165,10 @@ def _check_rows(folder: Path, x: np.ndarray, split, not_mri: np.ndarray) -> dict
 
 
 def _shipped_reading(folder: Path, x: np.ndarray, arrays: dict, split, brightness: np.ndarray, not_mri: np.ndarray) -> dict | None:
-    """The fold's inner-validation and test logits read as the shipped model reads: averaged with their mirror
-    images' (test-time flip), and those of a scan darker than the fold's line averaged with a second, lifted
-    reading (:mod:`engine.data.exposure`; line and target fitted on the fold's inner training scans). From disk,
-    else computed with the fold's model (None: neither)."""
+    """The fold's inner-validation and test logits read as the shipped model reads: in a thin black rim and
+    averaged with their mirror images' (:mod:`engine.ml.test_time`), and those of a scan darker than the fold's
+    line averaged with a second, lifted reading (:mod:`engine.data.exposure`; line and target fitted on the fold's
+    inner training scans). From disk, else computed with the fold's model (None: neither)."""
     _, val_idx, test_idx = split
     flipped = _flipped_logits(folder, x, arrays, val_idx, test_idx)
     return None if flipped is None else _lifted_logits(folder, x, flipped, split, brightness, not_mri)
@@ -179,7 +179,7 @@ def _lifted_logits(folder: Path, x: np.ndarray, flipped: dict, split, brightness
 
     train_idx, val_idx, test_idx = split
     stats = fit_exposure(brightness[train_idx][~not_mri[train_idx]])
-    cached = folder / "lifted.npz"
+    cached = folder / f"lifted{_reading_tag()}.npz"
     if cached.exists() and np.isclose(float(np.load(cached)["dark_below"]), stats["dark_below"]):
         return {part: v for part, v in np.load(cached).items() if part.startswith("logits_")}
     if not (folder / "checkpoint.keras").exists():
@@ -187,7 +187,7 @@ def _lifted_logits(folder: Path, x: np.ndarray, flipped: dict, split, brightness
         return flipped
     import keras
 
-    from engine.ml.test_time import flip_averaged, keras_logits
+    from engine.ml.test_time import RIM_SCALE, keras_logits, read_logits
 
     logits_of = keras_logits(keras.models.load_model(folder / "checkpoint.keras"))
     rows = {}
@@ -195,26 +195,33 @@ def _lifted_logits(folder: Path, x: np.ndarray, flipped: dict, split, brightness
         rows[f"logits_{part}"] = flipped[f"logits_{part}"].copy()
         dark, lifted = dark_and_lifted(x[idx], brightness[idx], stats)
         if dark.any():
-            rows[f"logits_{part}"][dark] = (rows[f"logits_{part}"][dark] + flip_averaged(logits_of, lifted)) / 2
+            rows[f"logits_{part}"][dark] = (rows[f"logits_{part}"][dark] + read_logits(logits_of, lifted, True, RIM_SCALE)) / 2
     np.savez(folder / "lifted.tmp.npz", **rows, dark_below=np.array(stats["dark_below"]))
     (folder / "lifted.tmp.npz").replace(cached)
     return rows
 
 
+def _reading_tag() -> str:
+    """The cache files' suffix for the shipped reading's rim ("" for none: the files of runs before the rim)."""
+    from engine.ml.test_time import RIM_SCALE
+
+    return "" if RIM_SCALE >= 1.0 else f"-rim{RIM_SCALE:g}"
+
+
 def _flipped_logits(folder: Path, x: np.ndarray, arrays: dict, val_idx, test_idx) -> dict | None:
-    """The fold's inner-validation and test logits averaged with their mirror images' (test-time flip), computed
-    with the fold's model: from disk, else now (None: no trained model in the folder)."""
-    cached = folder / "flip.npz"
+    """The fold's inner-validation and test logits in a thin black rim, averaged with their mirror images'
+    (:mod:`engine.ml.test_time`), computed with the fold's model: from disk, else now (None: no trained model)."""
+    cached = folder / f"flip{_reading_tag()}.npz"
     if cached.exists():
         return dict(np.load(cached))
     if not (folder / "checkpoint.keras").exists():
         return None
     import keras
 
-    from engine.ml.test_time import flip_averaged, keras_logits
+    from engine.ml.test_time import RIM_SCALE, keras_logits, read_logits
 
     logits_of = keras_logits(keras.models.load_model(folder / "checkpoint.keras"))
-    rows = {f"logits_{part}": flip_averaged(logits_of, x[idx], arrays[f"logits_{part}"]) for part, idx in (("val", val_idx), ("test", test_idx))}
+    rows = {f"logits_{part}": read_logits(logits_of, x[idx], True, RIM_SCALE) for part, idx in (("val", val_idx), ("test", test_idx))}
     np.savez(folder / "flip.tmp.npz", **rows)
     (folder / "flip.tmp.npz").replace(cached)
     return rows

@@ -167,9 +167,12 @@ def summarise(rows: list[dict], config: TrainConfig, folds: int, folder: str) ->
         "folder": folder,
     }
     kept = [r for r in rows if "test_time_flip" in r]
-    if kept:  # the folds whose models were kept, read again with test-time flip
+    if kept:  # the folds whose models were kept, read again as the shipped model reads (flip, rim, lifted dark scans)
+        from engine.ml.test_time import RIM_SCALE
+
         result["test_time_flip"] = {
             "folds": [r["fold"] for r in kept],
+            "rim": RIM_SCALE,
             **_figures([r["test_time_flip"] for r in kept]),
             "one_reading_accuracy": _figures(kept)["accuracy"]["pooled"],  # the same folds read once: the paired comparison
         }

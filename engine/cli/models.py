@@ -55,10 +55,11 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("models", parents=[common], help="list the model registry or promote a model", description="Models in /mri/models and assets/models.")
     p.add_argument(
         "action",
-        choices=["list", "promote", "ood", "ship", "seal", "cv", "flip", "noflip"],
+        choices=["list", "promote", "ood", "ship", "seal", "cv", "flip", "noflip", "rim", "norim"],
         help="ood: fit the refusal statistics from the training data; ship: copy a model into assets/models/; "
         "cv: write the newest cross-validation of the model's recipe (`benchmark cv`) into its card; "
-        "flip / noflip: read each scan and its mirror image and average (test-time flip), or stop; the temperature is refitted; "
+        "flip / noflip: read each scan and its mirror image and average (test-time flip), or stop; "
+        "rim / norim: read each scan in a thin black rim, as training views have, or stop; the temperature is refitted; "
         "seal: record the SHA-256 of a model file you trust in its card (models without one do not load)",
     )
     p.add_argument("model_id", nargs="?")
@@ -134,7 +135,7 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
     from engine.ml import registry
 
     storage = Storage(settings)
-    if args.action in ("promote", "ood", "ship", "seal", "cv", "flip", "noflip") and not args.model_id:
+    if args.action in ("promote", "ood", "ship", "seal", "cv", "flip", "noflip", "rim", "norim") and not args.model_id:
         raise_usage(f"models {args.action} needs a model id.")
     if args.action == "ood":
         from engine.ml.ood import fit_model_ood
@@ -155,12 +156,14 @@ def cmd_models(args, settings: Settings, progress) -> tuple[dict, str]:
             {"model_id": args.model_id, "model_sha256": card["model_sha256"]},
             f"{args.model_id}: its card now records SHA-256 {card['model_sha256']}; only this exact file will load.",
         )
-    if args.action in ("flip", "noflip"):
+    if args.action in ("flip", "noflip", "rim", "norim"):
         from engine.ml.flip_switch import switch_flip
+        from engine.ml.test_time import RIM_SCALE
 
-        r = switch_flip(settings, storage, args.model_id, on=args.action == "flip")
+        flip = {"flip": True, "noflip": False}.get(args.action)  # None: as the card has it
+        r = switch_flip(settings, storage, args.model_id, on=flip, rim={"rim": RIM_SCALE, "norim": 1.0}.get(args.action))
         return r, (
-            f"{args.model_id}: test-time flip {'on' if r['test_time_flip'] else 'off'}; temperature {r['temperature']:.3f}; "
+            f"{args.model_id}: test-time flip {'on' if r['test_time_flip'] else 'off'}, rim {r['test_time_rim']:g}; temperature {r['temperature']:.3f}; "
             f"validation accuracy {r['validation_accuracy_before']:.2%} -> {r['validation_accuracy']:.2%} ({r['validation_n']} scans)."
         )
     if args.action == "cv":

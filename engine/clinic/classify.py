@@ -155,7 +155,7 @@ class Classifier:
 
     def __init__(self, loaded: LoadedModel):
         self.loaded = loaded
-        self.explainer = Explainer(loaded.model, flip=loaded.flip)
+        self.explainer = Explainer(loaded.model, flip=loaded.flip, rim=loaded.rim)
         self.ood = load_ood(loaded.folder)
         self.explainer(np.zeros((1, loaded.size, loaded.size, loaded.channels), dtype=np.uint8))  # trace once: fast first answer
 

@@ -14,6 +14,7 @@ from engine.classes import CLASS_LABELS, CLASSES
 from engine.clinic.gradcam import overlay
 from engine.ml.intended_use import intended_use
 from engine.ml.registry import card_summary
+from engine.ml.test_time import reading_sentence
 from engine.png import png_bytes
 from engine.settings import REPO_ROOT
 
@@ -79,8 +80,14 @@ def report_pdf(answer, model_card: dict) -> bytes:
             pdf.set_x(170)
             pdf.cell(20, 7, f"{p:.1%}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "I", 8)
-        flip = " The scan was read as uploaded and mirrored, the two readings averaged." if model_card.get("input", {}).get("test_time_flip") else ""
-        pdf.cell(0, 5, f"Probabilities calibrated by temperature scaling (T = {model_card.get('temperature', 1):.2f}).{flip}", new_x="LMARGIN", new_y="NEXT")
+        reading = reading_sentence(model_card.get("input", {}))
+        pdf.cell(
+            0,
+            5,
+            f"Probabilities calibrated by temperature scaling (T = {model_card.get('temperature', 1):.2f}). {reading}".strip(),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     if answer.technical:
         pdf.ln(2)
         pdf.set_font(FONT, "", 8)

@@ -13,7 +13,7 @@ from engine.errors import InputError
 from engine.hdfs.storage import Storage
 from engine.ml import registry
 from engine.ml.calibration import calibrated_probabilities
-from engine.ml.test_time import flip_averaged, keras_logits
+from engine.ml.test_time import keras_logits, read_logits
 from engine.ml.tfsetup import import_tensorflow
 from engine.settings import Settings
 
@@ -48,6 +48,7 @@ class LoadedModel:
         self.temperature = float(self.card.get("temperature", 1.0))
         # Test-time flip (engine.ml.test_time): its temperature was fitted on averaged logits, so it is the card's call.
         self.flip = bool(self.card["input"].get("test_time_flip", False))
+        self.rim = float(self.card["input"].get("test_time_rim", 1.0))  # 1: no rim
         self._fn = None
 
     @property
@@ -58,11 +59,11 @@ class LoadedModel:
         return prepare_image(content, self.size, self.channels)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Raw logits for a uint8 batch (n, size, size, channels), through a compiled function; averaged with
-        the mirror image's when the card says so."""
+        """Raw logits for a uint8 batch (n, size, size, channels), through a compiled function; read in a black
+        rim and averaged with the mirror image's when the card says so."""
         if self._fn is None:
             self._fn = keras_logits(self.model, 64)
-        return flip_averaged(self._fn, batch) if self.flip else self._fn(batch)
+        return read_logits(self._fn, batch, self.flip, self.rim)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return calibrated_probabilities(self.logits(batch), self.temperature)

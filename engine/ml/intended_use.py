@@ -31,7 +31,8 @@ def figures(card: dict) -> str:
     cv = card.get("cross_validation")
     if cv:
         done = f"{cv['folds_done']} of {cv['folds']} folds" if cv["folds_done"] < cv["folds"] else f"{cv['folds']}-fold"
-        flip = ", each scan read as uploaded and mirrored, as this model reads it" if cv.get("test_time_flip") else ""
+        rim = "in a thin black rim" if cv.get("test_time_rim", 1.0) < 1.0 else "as uploaded"
+        flip = f", each scan read {rim} and mirrored, as this model reads it" if cv.get("test_time_flip") else ""
         return (
             f"cross-validated ({done}, {cv['n']:,} scans each tested by a model that never saw it; its recipe, retrained per fold{flip}): "
             f"accuracy {cv['accuracy']:.1%}, lowest class recall {cv['lowest_recall']:.1%} ({cv['lowest_recall_class']}), "
@@ -71,6 +72,7 @@ def summarise_cv(result: dict, flip: bool = False) -> dict:
         "uncertain": figures["uncertain"]["mean"],
         "ece": figures["ece"]["mean"],
         "test_time_flip": figures is flipped,
+        "test_time_rim": float(figures.get("rim", 1.0)) if figures is flipped else 1.0,
         "recipe": {k: result["recipe"][k] for k in ("epochs", "size", "batch_size", "learning_rate", "label_smoothing", "seed")},
         "command": f"python -m engine benchmark cv {result['dataset']} --folds {result['recipe']['folds']} --size {result['recipe']['size']}",
     }
