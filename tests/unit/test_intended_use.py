@@ -27,3 +27,12 @@ def test_figures_of_before_the_list_still_read_as_real_scans_refused():
     cv = summarise_cv(old, flip=True)
     assert "not_brain_mri" not in cv and cv["refused"] == cv["refused_labelled"]
     assert "real scans refused" in figures({"cross_validation": cv})
+
+
+def test_figures_say_when_they_were_read_otherwise_than_the_model_reads():
+    result = _shipped_cv()
+    cv = summarise_cv(result, flip=True)
+    assert "as this model reads it" in figures({"cross_validation": cv, "input": {"test_time_flip": True, "test_time_rim": cv["test_time_rim"]}})
+    other = 0.94 if cv["test_time_rim"] == 1.0 else 1.0
+    assert "without the thin black rim" in figures({"cross_validation": {**cv, "test_time_rim": 1.0}, "input": {"test_time_flip": True, "test_time_rim": 0.94}})
+    assert "as this model reads it" not in figures({"cross_validation": cv, "input": {"test_time_flip": True, "test_time_rim": other}})
