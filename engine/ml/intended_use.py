@@ -32,8 +32,9 @@ def figures(card: dict) -> str:
     if cv:
         done = f"{cv['folds_done']} of {cv['folds']} folds" if cv["folds_done"] < cv["folds"] else f"{cv['folds']}-fold"
         cv_rim, model_rim = cv.get("test_time_rim", 1.0), card.get("input", {}).get("test_time_rim", 1.0)
-        reads = ", as this model reads it" if cv_rim == model_rim else ", without the thin black rim this model now reads it in"
-        flip = f", each scan read {'in a thin black rim' if cv_rim < 1.0 else 'as uploaded'} and mirrored{reads}" if cv.get("test_time_flip") else ""
+        how = {True: "in a thin black rim", False: "as uploaded"}
+        reads = ", as this model reads it" if cv_rim == model_rim else f" (this model reads it {how[model_rim < 1.0]})"
+        flip = f", each scan read {how[cv_rim < 1.0]} and mirrored{reads}" if cv.get("test_time_flip") else ""
         return (
             f"cross-validated ({done}, {cv['n']:,} scans each tested by a model that never saw it; its recipe, retrained per fold{flip}): "
             f"accuracy {cv['accuracy']:.1%}, lowest class recall {cv['lowest_recall']:.1%} ({cv['lowest_recall_class']}), "

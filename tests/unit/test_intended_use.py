@@ -34,5 +34,8 @@ def test_figures_say_when_they_were_read_otherwise_than_the_model_reads():
     cv = summarise_cv(result, flip=True)
     assert "as this model reads it" in figures({"cross_validation": cv, "input": {"test_time_flip": True, "test_time_rim": cv["test_time_rim"]}})
     other = 0.94 if cv["test_time_rim"] == 1.0 else 1.0
-    assert "without the thin black rim" in figures({"cross_validation": {**cv, "test_time_rim": 1.0}, "input": {"test_time_flip": True, "test_time_rim": 0.94}})
+    older = figures({"cross_validation": {**cv, "test_time_rim": 1.0}, "input": {"test_time_flip": True, "test_time_rim": 0.94}})
+    assert "read as uploaded and mirrored (this model reads it in a thin black rim)" in older
+    newer = figures({"cross_validation": {**cv, "test_time_rim": 0.94}, "input": {"test_time_flip": True, "test_time_rim": 1.0}})
+    assert "read in a thin black rim and mirrored (this model reads it as uploaded)" in newer
     assert "as this model reads it" not in figures({"cross_validation": cv, "input": {"test_time_flip": True, "test_time_rim": other}})
