@@ -3,6 +3,8 @@ saw, and what it must not be used for. The same words on the Models page and in 
 
 from __future__ import annotations
 
+from engine.ml.test_time import how_read
+
 USE = (
     "Decision support for reading single 2-D brain MRI slices (T1 with contrast, T2, FLAIR; axial, coronal or "
     "sagittal) of adults: glioma, meningioma, pituitary tumour or no tumour. A physician reviews every answer."
@@ -32,9 +34,8 @@ def figures(card: dict) -> str:
     if cv:
         done = f"{cv['folds_done']} of {cv['folds']} folds" if cv["folds_done"] < cv["folds"] else f"{cv['folds']}-fold"
         cv_rim, model_rim = cv.get("test_time_rim", 1.0), card.get("input", {}).get("test_time_rim", 1.0)
-        how = {True: "in a thin black rim", False: "as uploaded"}
-        reads = ", as this model reads it" if cv_rim == model_rim else f" (this model reads it {how[model_rim < 1.0]})"
-        flip = f", each scan read {how[cv_rim < 1.0]} and mirrored{reads}" if cv.get("test_time_flip") else ""
+        reads = ", as this model reads it" if cv_rim == model_rim else f" (this model reads it {how_read(model_rim)})"
+        flip = f", each scan read {how_read(cv_rim)} and mirrored{reads}" if cv.get("test_time_flip") else ""
         return (
             f"cross-validated ({done}, {cv['n']:,} scans each tested by a model that never saw it; its recipe, retrained per fold{flip}): "
             f"accuracy {cv['accuracy']:.1%}, lowest class recall {cv['lowest_recall']:.1%} ({cv['lowest_recall_class']}), "

@@ -65,9 +65,14 @@ def keras_logits(model, size: int = 128):
     return logits_of
 
 
+def how_read(rim: float) -> str:
+    """The words for a reading scale: "in a thin black rim" below 1, else "as uploaded"."""
+    return "in a thin black rim" if float(rim) < 1.0 else "as uploaded"
+
+
 def reading_sentence(card_input: dict) -> str:
     """How a model with this card's ``input`` reads a scan, as a sentence for the page and the PDF ("" for once, as is)."""
-    rim = float(card_input.get("test_time_rim", 1.0)) < 1.0
+    how = how_read(card_input.get("test_time_rim", 1.0))
     if card_input.get("test_time_flip"):
-        return f"The scan was read {'in a thin black rim ' if rim else 'as uploaded '}and mirrored, the two readings averaged."
-    return "The scan was read in a thin black rim." if rim else ""
+        return f"The scan was read {how} and mirrored, the two readings averaged."
+    return "" if how == "as uploaded" else f"The scan was read {how}."
