@@ -9,6 +9,7 @@ from dashboard.ui import guarded
 from engine.bench.cv import saved_results
 from engine.bench.preprocess import reference_benchmarks
 from engine.jobs.requests import CrossValidationRequest
+from engine.ml.test_time import how_read
 
 
 def _fold_table(result: dict) -> pd.DataFrame:
@@ -81,8 +82,8 @@ def show_result(result: dict, key: str) -> None:
     if flip:
         plain = flip.get("one_reading_accuracy", acc["pooled"])  # results without the field flipped every fold
         st.caption(
-            f"Test-time flip, measured on the same {len(flip['folds'])} folds' models (each scan and its mirror image read, "
-            f"the two averaged; calibration and thresholds fitted inside each fold): accuracy {flip['accuracy']['pooled']:.2%} "
+            f"Test-time reading, measured on the same {len(flip['folds'])} folds' models (each scan read {how_read(flip.get('rim', 1.0))} "
+            f"and mirrored, the two averaged; calibration and thresholds fitted inside each fold): accuracy {flip['accuracy']['pooled']:.2%} "
             f"against {plain:.2%}, lowest class recall {min(v['min'] for v in flip['per_class_recall'].values()):.1%}, "
             f"refused {flip['refused']['mean']:.2%}, ECE {flip['ece']['mean']:.3f}."
         )
