@@ -72,7 +72,7 @@ def _classify(args, settings: Settings) -> tuple[dict, str]:
     r = benchmark_speed(settings, Storage(settings), args.model)
     return r, (
         f"{r['model']}: one scan (classification + Grad-CAM) p50 {r['single_ms_p50']} ms, p95 {r['single_ms_p95']} ms "
-        f"over {r['repeats']}; a batch of 100 in {r['batch_100_s']} s; cold start to first answer {r['cold_start_s']} s "
+        f"over {r['repeats']}; a dark scan read twice p50 {r['dark_single_ms_p50']} ms, p95 {r['dark_single_ms_p95']} ms; a batch of 100 in {r['batch_100_s']} s; cold start to first answer {r['cold_start_s']} s "
         f"({r['cold_start_with_interpreter_s']} s with the interpreter start)"
     )
 

@@ -24,6 +24,10 @@ def _gamma(img: Image.Image, gamma: float) -> Image.Image:
     return img.point([round(255 * (v / 255) ** gamma) for v in range(256)])
 
 
+def gamma_png(img: Image.Image, gamma: float) -> bytes:
+    return png_bytes(_gamma(img, gamma))
+
+
 def _tint(img: Image.Image) -> Image.Image:
     arr = np.asarray(img.convert("RGB")).astype(np.int16) + np.array([6, 0, -4])
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
@@ -106,8 +110,8 @@ SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
     "JPEG quality 30": lambda im: jpeg_bytes(im, 30),
     "JPEG quality 60": lambda im: jpeg_bytes(im, 60),
     "JPEG quality 95": lambda im: jpeg_bytes(im, 95),
-    "gamma 0.6": lambda im: png_bytes(_gamma(im, 0.6)),
-    "gamma 1.5": lambda im: png_bytes(_gamma(im, 1.5)),
+    "gamma 0.6": lambda im: gamma_png(im, 0.6),
+    "gamma 1.5": lambda im: gamma_png(im, 1.5),
     "contrast 0.6": lambda im: png_bytes(ImageEnhance.Contrast(im).enhance(0.6)),
     "contrast 1.4": lambda im: png_bytes(ImageEnhance.Contrast(im).enhance(1.4)),
     "faint colour tint": lambda im: png_bytes(_tint(im)),

@@ -226,6 +226,15 @@ def test_benchmark_refusal_counts_non_mri_real_scans_shifts_and_unseen_kinds(tin
     assert "not brain MRI" in r["real_from"]
 
 
+def test_benchmark_classify_times_plain_and_dark_scans(tiny_model, settings, storage):
+    from engine.bench.classify import benchmark_speed
+
+    r = benchmark_speed(settings, storage, tiny_model, repeats=10)
+    assert r["model"] == tiny_model and r["repeats"] == 10
+    assert 0 < r["single_ms_p50"] <= r["single_ms_p95"] and 0 < r["dark_single_ms_p50"] <= r["dark_single_ms_p95"]
+    assert 0 <= r["dark_read_twice_share"] <= 1 and r["batch_100_s"] > 0 and r["cold_start_s"] > 0
+
+
 def test_test_time_flip_answers_a_scan_and_its_mirror_image_alike(tiny_model, settings, storage, tmp_path):
     from PIL import Image, ImageOps
 
