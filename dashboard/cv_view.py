@@ -9,6 +9,7 @@ from dashboard.ui import guarded
 from engine.bench.cv import saved_results
 from engine.bench.preprocess import reference_benchmarks
 from engine.jobs.requests import CrossValidationRequest
+from engine.ml.intended_use import as_read
 from engine.ml.test_time import how_read
 
 
@@ -57,18 +58,8 @@ def _refused_metric(column, result: dict) -> None:
     )
 
 
-def _as_read(result: dict) -> dict:
-    """The result as its models read a scan at test time (mirrored, in a rim) when every fold was measured that
-    way, so the headline figures are those of the shipped reading; else the result as it is."""
-    read = result.get("test_time_flip")
-    if not read or len(read["folds"]) != len(result["folds"]):
-        return result
-    folds = [{"fold": f["fold"], "train_seconds": f.get("train_seconds"), **f["test_time_flip"]} for f in result["folds"]]
-    return {**result, **{k: v for k, v in read.items() if k != "folds"}, "folds": folds, "read": read}
-
-
 def show_result(result: dict, key: str) -> None:
-    result = _as_read(result)
+    result = as_read(result)  # the headline figures are those of the shipped reading
     done = f"{result['folds_done']} of {result['recipe']['folds']} folds" if not result.get("complete") else f"{result['recipe']['folds']} folds"
     st.caption(
         where(result, capital=True) + f" · {result['dataset']}, {result['n']:,} scans each tested once by a model that never saw it · {done}, "

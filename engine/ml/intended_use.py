@@ -53,12 +53,29 @@ def refused_text(cv: dict) -> str:
     return f"real brain MRI refused {cv['refused']:.1%}{also}"
 
 
+def shipped_reading(result: dict) -> dict | None:
+    """A `benchmark cv` result's figures with the folds read as the shipped model reads (``test_time_flip``:
+    mirrored, in a rim, dark scans lifted; :mod:`engine.ml.test_time`) when every measured fold has them, else None."""
+    read = result.get("test_time_flip")
+    return read if read and len(read["folds"]) == result["folds_done"] else None
+
+
+def as_read(result: dict) -> dict:
+    """The result with its figures and fold rows replaced by those of the shipped reading, and that reading's
+    summary under ``read``, when every fold has it; else the result as it is."""
+    read = shipped_reading(result)
+    if read is None:
+        return result
+    folds = [{"fold": f["fold"], **f["test_time_flip"]} for f in result["folds"]]
+    return {**result, **{k: v for k, v in read.items() if k != "folds"}, "folds": folds, "read": read}
+
+
 def summarise_cv(result: dict, flip: bool = False) -> dict:
     """The card's ``cross_validation`` entry from a `benchmark cv` result; ``flip``: the figures of the folds read
     with test-time flip (:mod:`engine.ml.test_time`), as a model whose card has it on reads scans, when every
     measured fold has them."""
-    flipped = result.get("test_time_flip")
-    figures = flipped if flip and flipped and len(flipped["folds"]) == result["folds_done"] else result
+    flipped = shipped_reading(result) if flip else None
+    figures = flipped or result
     recalls = {c: v["mean"] for c, v in figures["per_class_recall"].items()}
     lowest = min(recalls, key=recalls.get)
     return {
@@ -74,8 +91,8 @@ def summarise_cv(result: dict, flip: bool = False) -> dict:
         **({"not_brain_mri": figures["not_brain_mri_in_dataset"]} if "not_brain_mri_in_dataset" in figures else {}),
         "uncertain": figures["uncertain"]["mean"],
         "ece": figures["ece"]["mean"],
-        "test_time_flip": figures is flipped,
-        "test_time_rim": float(figures.get("rim", 1.0)) if figures is flipped else 1.0,
+        "test_time_flip": flipped is not None,
+        "test_time_rim": float(flipped.get("rim", 1.0)) if flipped else 1.0,
         "recipe": {k: result["recipe"][k] for k in ("epochs", "size", "batch_size", "learning_rate", "label_smoothing", "seed")},
         "command": f"python -m engine benchmark cv {result['dataset']} --folds {result['recipe']['folds']} --size {result['recipe']['size']}",
     }

@@ -72,7 +72,7 @@ def how_read(rim: float) -> str:
 
 def reading_sentence(card_input: dict) -> str:
     """How a model with this card's ``input`` reads a scan, as a sentence for the page and the PDF ("" for once, as is)."""
-    how = how_read(card_input.get("test_time_rim", 1.0))
+    rim = float(card_input.get("test_time_rim", 1.0))
     if card_input.get("test_time_flip"):
-        return f"The scan was read {how} and mirrored, the two readings averaged."
-    return "" if how == "as uploaded" else f"The scan was read {how}."
+        return f"The scan was read {how_read(rim)} and mirrored, the two readings averaged."
+    return f"The scan was read {how_read(rim)}." if rim < 1.0 else ""

@@ -3,7 +3,7 @@ counted apart, from the shipped cross-validation result itself."""
 
 import json
 
-from engine.ml.intended_use import figures, summarise_cv
+from engine.ml.intended_use import as_read, figures, summarise_cv
 from engine.settings import REPO_ROOT
 
 
@@ -39,3 +39,13 @@ def test_figures_say_when_they_were_read_otherwise_than_the_model_reads():
     newer = figures({"cross_validation": {**cv, "test_time_rim": 0.94}, "input": {"test_time_flip": True, "test_time_rim": 1.0}})
     assert "read in a thin black rim and mirrored (this model reads it as uploaded)" in newer
     assert "as this model reads it" not in figures({"cross_validation": cv, "input": {"test_time_flip": True, "test_time_rim": other}})
+
+
+def test_a_result_as_read_shows_the_shipped_reading_only_when_every_fold_has_it():
+    result = _shipped_cv()
+    read = as_read(result)
+    assert read["accuracy"] == result["test_time_flip"]["accuracy"] and read["read"] is result["test_time_flip"]
+    assert [f["accuracy"] for f in read["folds"]] == [f["test_time_flip"]["accuracy"] for f in result["folds"]]
+    assert [f["fold"] for f in read["folds"]] == [f["fold"] for f in result["folds"]]
+    partial = {**result, "test_time_flip": {**result["test_time_flip"], "folds": result["test_time_flip"]["folds"][:-1]}}
+    assert as_read(partial) is partial and summarise_cv(partial, flip=True)["test_time_flip"] is False
