@@ -10,7 +10,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from tests.images import sample_files
+from tests.images import mr_dicom, sample_files
 
 
 # ---------------------------------------------------------------------- DICOM
@@ -134,6 +134,31 @@ def truncated_real_dicom() -> bytes:
     return data[: len(data) * 2 // 3]
 
 
+def codestream_lie_dicom(syntax: str = "JPEGLSLossless", side: int = 60_000) -> bytes:
+    """A real scan as a compressed DICOM whose header says 224 x 224 and whose codestream (JPEG-LS or JPEG 2000)
+    is patched to declare side x side: the decoder would allocate the codestream's size."""
+    import io
+
+    import numpy as np
+    import pydicom.uid
+    from PIL import Image
+    from pydicom.encaps import encapsulate, generate_fragmented_frames
+
+    ds = mr_dicom(Image.open(sample_files("glioma", 1)[0]).resize((224, 224)))
+    ds.compress(getattr(pydicom.uid, syntax))
+    stream = bytearray(b"".join(next(generate_fragmented_frames(ds.PixelData))))
+    if syntax == "JPEGLSLossless":  # SOF55: marker, length, precision, height, width
+        at = stream.index(b"\xff\xf7")
+        stream[at + 5 : at + 9] = struct.pack(">HH", side, side)
+    else:  # SOC, SIZ: marker, Lsiz, Rsiz, Xsiz, Ysiz
+        stream[8:16] = struct.pack(">II", side, side)
+    ds.PixelData = encapsulate([bytes(stream)])
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    assert np.frombuffer(buf.getvalue(), np.uint8).size < 100_000
+    return buf.getvalue()
+
+
 # ---------------------------------------------------------------------- PNG / JPEG
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -170,6 +195,8 @@ def classify_corpus(folder: Path) -> dict[str, Path]:
         "zero-length-elements.dcm": zero_length_dicom(),
         "length-4GB-element.dcm": huge_length_dicom(),
         "truncated-real.dcm": truncated_real_dicom(),
+        "jpegls-codestream-60000px.dcm": codestream_lie_dicom("JPEGLSLossless"),
+        "j2k-codestream-60000px.dcm": codestream_lie_dicom("JPEG2000Lossless"),
         "png-bomb-100000px.png": png_dimension_bomb(),
         "jpeg-bomb-65000px.jpg": jpeg_dimension_bomb(),
         "zero-bytes.dcm": b"",

@@ -143,6 +143,47 @@ def _check_geometry(ds, frame: int | None) -> tuple[int, int | None]:
     return frames, frame
 
 
+def _check_codec(ds) -> None:
+    """Refuse, with the encoding's name, pixel data no installed decoder reads: a video, a private or unknown
+    transfer syntax. Every still-image compression a PACS exports (JPEG baseline, extended and lossless, JPEG-LS,
+    JPEG 2000, HTJ2K, RLE) is decoded: pydicom with Pillow, pylibjpeg and pyjpegls (requirements.txt)."""
+    from pydicom.pixels import get_decoder
+
+    uid = ds.file_meta.get("TransferSyntaxUID")
+    if uid is None:
+        raise InputError("the DICOM file does not say how its pixels are encoded (no transfer syntax); export the slice again.")
+    if not uid.is_transfer_syntax:
+        raise InputError(f"the DICOM pixels are encoded with an unknown transfer syntax ({str(uid)[:64]}); export the slice as standard DICOM, PNG or JPEG.")
+    if not uid.is_compressed:
+        return
+    try:
+        available = get_decoder(uid).is_available
+    except NotImplementedError:  # pydicom has no decoder at all for it (video, JPIP)
+        available = False
+    if not available:
+        raise InputError(f"the DICOM pixels are stored as {uid.name}, which this page cannot decode; export the slice as uncompressed DICOM, PNG or JPEG.")
+
+
+def _check_codestream(ds, frames: int, index: int | None) -> None:
+    """A compressed frame must declare the header's size inside its codestream too: the decoder allocates what
+    the codestream says, and only the header's size was checked against the limits."""
+    from pydicom.encaps import get_frame
+    from pydicom.uid import RLELossless
+
+    from engine.data.codestreams import declared_size
+
+    syntax = ds.file_meta.TransferSyntaxUID
+    if not syntax.is_encapsulated or syntax == RLELossless:  # RLE's decoder allocates the header's size
+        return
+    size = declared_size(get_frame(ds.PixelData, index or 0, number_of_frames=frames))
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    if size is not None and size != (cols, rows):
+        raise InputError(
+            f"the compressed image inside the DICOM declares {size[0]}x{size[1]} pixels but its header {cols}x{rows}; "
+            "the file is damaged or crafted (refused before decoding)."
+        )
+
+
 def _technical(ds) -> dict:
     out = {}
     for tag in TECHNICAL_TAGS:
@@ -182,7 +223,9 @@ def _read_dicom(data: bytes, frame: int | None) -> Scan:
     ds = _parse_dicom(data)
     if "PixelData" not in ds:
         raise InputError("the DICOM file holds no image (no pixel data); export the slice as an image series.")
-    _, index = _check_geometry(ds, frame)
+    _check_codec(ds)
+    frames, index = _check_geometry(ds, frame)
+    _check_codestream(ds, frames, index)
     pixels = _subsample(pixel_array(ds, index=index))  # only the requested frame is decoded
     arr = apply_modality_lut(pixels, ds)  # stored values -> real units (RescaleSlope/Intercept)
     if "WindowCenter" in ds or "VOILUTSequence" in ds:
