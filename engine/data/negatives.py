@@ -1,5 +1,7 @@
 """Real images that are not brain MRI, from packages this project already installs (no download): pydicom's and
-pydicom-data's sample CT, X-ray, nuclear-medicine, ultrasound and other-body MR images, scikit-learn's and scikit-image's photographs,
+pydicom-data's sample CT, X-ray, nuclear-medicine, ultrasound and other-body MR images, more from three npm
+packages' test data kept in ``assets/negatives/`` (a chest CT, a CT scout, angiography, cardiac and knee MR,
+Doppler echo, a head PET, a fundus photograph), scikit-learn's and scikit-image's photographs,
 microscopy and scanned pages, and synthetic patterns, documents and screenshots. The brain-MRI check (:mod:`engine.ml.mri_check`) learns from them and
 `benchmark refusal` counts what the clinic refuses of them, by group and with each source left out in turn.
 
@@ -55,6 +57,11 @@ PYDICOM_DATA_SOURCES = {
     "us-echo": ("color-pl.dcm", "us", None),
     "us-cardiac": ("color3d_jpeg_baseline.dcm", "us", 60),
     "test-pattern-smpte": ("mlut_18.dcm", "other-medical", None),
+    # read since pylibjpeg decodes JPEG Lossless (2026-12-03): a neck CT at a soft-tissue window, an adult
+    # echocardiogram (a sector scan with measurements) and an obstetric screen (probe, labels, mostly black)
+    "ct-neck": ("bad_sequence.dcm", "ct", None),
+    "us-echo-adult": ("JPGLosslessP14SV1_1s_1f_8b.dcm", "us", None),
+    "us-obstetric": ("OBXXXX1A.dcm", "us", None),
 }
 
 
@@ -166,9 +173,22 @@ def _synthetic(seed: int) -> list[Negative]:
     return out
 
 
+def _asset_images() -> list[Negative]:
+    """Real images from other packages' test data, kept in the repo as grey PNG (``assets/negatives/``, named
+    ``GROUP__SOURCE.png``; where each comes from: its SOURCES.md)."""
+    from engine.settings import REPO_ROOT
+
+    out = []
+    for path in sorted((REPO_ROOT / "assets" / "negatives").glob("*__*.png")):
+        group, source = path.stem.split("__", 1)
+        with Image.open(path) as img:
+            out.append(Negative(source, group, img.convert("L")))
+    return out
+
+
 def negatives(seed: int = 0) -> list[Negative]:
     """Every source image once."""
-    return _pydicom_images() + _photos() + _synthetic(seed)
+    return _pydicom_images() + _asset_images() + _photos() + _synthetic(seed)
 
 
 def variant(img: Image.Image, rng: np.random.Generator) -> Image.Image:

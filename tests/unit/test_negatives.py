@@ -10,7 +10,20 @@ def test_every_group_has_real_sources_and_each_source_is_one_image():
     assert groups == set(GROUPS), f"groups without a source: {set(GROUPS) - groups}"
     sources = [n.source for n in items]
     assert len(sources) == len(set(sources))
-    for must in ("ct-head", "ct-spine", "nm-whole-body", "us-lymph-node", "mr-abdomen", "xray-chest", "mr-shoulder", "photo-flower", "camera"):
+    for must in (
+        "ct-head",
+        "ct-spine",
+        "nm-whole-body",
+        "us-lymph-node",
+        "mr-abdomen",
+        "xray-chest",
+        "mr-shoulder",
+        "photo-flower",
+        "camera",
+        "ct-neck",
+        "pet-head",
+        "mr-knee",
+    ):
         assert must in sources
 
 
