@@ -112,6 +112,25 @@ def _source_left_out(clf, uploads: list[dict], rows: dict, groups: tuple[str, ..
     return _by_group(names, answers), _by_group(names, answers, key="source")
 
 
+def _other_source_brain_mri(clf) -> dict:
+    """Real brain MRI slices from other scanners and exporters (npm packages' test data, never trained on or used
+    for fitting; ``assets/reference/other-source-brain-mri``): refused, flagged, and the answers. Unlabelled: the
+    20-slice series is of a brain without a visible tumour, its lowest slices pass through the mouth and teeth."""
+    from engine.settings import REPO_ROOT
+
+    paths = sorted((REPO_ROOT / "assets" / "reference" / "other-source-brain-mri").glob("*.png"))
+    answers = clf.classify([(p.name, p.read_bytes()) for p in paths])
+    answered = [a for a in answers if not a.rejected]
+    return {
+        "n": len(answers),
+        "refused": sum(a.rejected for a in answers),
+        "flagged": sum(a.uncertain and not a.rejected for a in answers),
+        "answers": {c: sum(a.label == c for a in answered) for c in CLASSES},
+        "plain_answers": {c: sum(a.label == c and not a.uncertain for a in answered) for c in CLASSES},
+        "per_file": {p.name: "refused" if a.rejected else f"{a.label}{' (flagged)' if a.uncertain else ''}" for p, a in zip(paths, answers)},
+    }
+
+
 def _shift_rows(clf, real: list[tuple[str, bytes, int]]) -> dict:
     from engine.data.shifts import SCREENSHOT_SHIFTS, SHIFTS, shifted
 
@@ -135,24 +154,15 @@ def _shift_rows(clf, real: list[tuple[str, bytes, int]]) -> dict:
     return rows
 
 
-def benchmark_refusal(
-    settings: Settings, storage: Storage, model_id: str | None = None, real_limit: int = 600, shift_limit: int = 120, leave_out: bool = True
-) -> dict:
-    """Non-MRI images refused (by group, and with each source left out of the brain-MRI check), real held-out
-    scans falsely refused (as they are, and under each shift) on the half of the validation split that set no
-    threshold."""
-    from engine.clinic.classify import Classifier
+def _unseen_real(settings: Settings, storage: Storage, clf, real_limit: int):
+    """The training images, and the model's unseen real scans: (x, all paths, validation paths, not-brain-MRI by
+    path, [(path, bytes, label)])."""
     from engine.data import datasets
     from engine.data.not_brain_mri import not_brain_mri
     from engine.data.preprocess import read_prepared
-    from engine.ml.inference import load_model
     from engine.ml.mri_check import threshold_half
     from engine.ml.ood import validation_paths
 
-    clf = Classifier(load_model(settings, storage, model_id))
-    uploads = negative_uploads()
-    answers = clf.classify([(u["name"], u["data"]) for u in uploads])
-    refused = [a.rejected for a in answers]
     x, y, all_paths = read_prepared(storage, clf.loaded.card["training"]["dataset"], clf.loaded.size)  # read once, used twice
     paths = validation_paths(settings, storage, clf.loaded, all_paths, y)
     listed = datasets.read_manifest(storage, clf.loaded.card["training"]["dataset"])
@@ -161,6 +171,23 @@ def benchmark_refusal(
     unseen = [p for p, half in zip(paths, threshold_half(paths)) if not half and not not_mri[p]][:real_limit]
     manifest = listed.set_index("path")
     real = [(p, storage.read(p), CLASSES.index(manifest.loc[p, "class"])) for p in unseen]
+    return x, all_paths, paths, not_mri, real
+
+
+def benchmark_refusal(
+    settings: Settings, storage: Storage, model_id: str | None = None, real_limit: int = 600, shift_limit: int = 120, leave_out: bool = True
+) -> dict:
+    """Non-MRI images refused (by group, and with each source left out of the brain-MRI check), real held-out
+    scans falsely refused (as they are, and under each shift) on the half of the validation split that set no
+    threshold."""
+    from engine.clinic.classify import Classifier
+    from engine.ml.inference import load_model
+
+    clf = Classifier(load_model(settings, storage, model_id))
+    uploads = negative_uploads()
+    answers = clf.classify([(u["name"], u["data"]) for u in uploads])
+    refused = [a.rejected for a in answers]
+    x, all_paths, paths, not_mri, real = _unseen_real(settings, storage, clf, real_limit)
     real_answers = clf.classify([(p, d) for p, d, _ in real])
     false_refusals = [{"path": p, "reason": a.reason} for (p, _, _), a in zip(real, real_answers) if a.rejected]
     per_class = {c: [a.rejected for (_, _, y), a in zip(real, real_answers) if y == i] for i, c in enumerate(CLASSES)}
@@ -184,6 +211,7 @@ def benchmark_refusal(
         "real_falsely_refused_per_class": {c: sum(v) / max(1, len(v)) for c, v in per_class.items()},
         "false_refusal_examples": false_refusals[:10],
         "uncertain_share_of_real": sum(a.uncertain for a in real_answers) / max(1, len(real)),
+        "other_source_brain_mri": _other_source_brain_mri(clf),
         "shifts": _shift_rows(clf, shift_sample),
         "shift_scans": len(shift_sample),
     }

@@ -224,6 +224,9 @@ def test_benchmark_refusal_counts_non_mri_real_scans_shifts_and_unseen_kinds(tin
     assert sum(s["n"] for s in r["by_source_left_out"].values()) == sum(g["n"] for g in r["by_group_source_left_out"].values())
     assert {"ct-head", "xray-chest"} <= set(r["by_source_left_out"])
     assert "not brain MRI" in r["real_from"]
+    other = r["other_source_brain_mri"]  # real brain MRI of other scanners: every slice refused or answered, once
+    assert other["n"] == 22 and other["refused"] + sum(other["answers"].values()) == 22 and len(other["per_file"]) == 22
+    assert all(other["plain_answers"][c] <= other["answers"][c] for c in other["answers"])
 
 
 def test_benchmark_classify_times_plain_and_dark_scans(tiny_model, settings, storage):
