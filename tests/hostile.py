@@ -139,7 +139,6 @@ def codestream_lie_dicom(syntax: str = "JPEGLSLossless", side: int = 60_000) -> 
     is patched to declare side x side: the decoder would allocate the codestream's size."""
     import io
 
-    import numpy as np
     import pydicom.uid
     from PIL import Image
     from pydicom.encaps import encapsulate, generate_fragmented_frames
@@ -155,7 +154,7 @@ def codestream_lie_dicom(syntax: str = "JPEGLSLossless", side: int = 60_000) -> 
     ds.PixelData = encapsulate([bytes(stream)])
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
-    assert np.frombuffer(buf.getvalue(), np.uint8).size < 100_000
+    assert len(buf.getvalue()) < 100_000  # small on disk: what it declares is what makes it hostile
     return buf.getvalue()
 
 

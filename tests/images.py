@@ -122,18 +122,7 @@ def odd_but_valid(tmp: Path) -> dict[str, Path]:
 def mr_dicom(img: Image.Image):
     """A real scan as an uncompressed 8-bit MR DICOM dataset (``ds.compress(uid)`` packs it)."""
     import numpy as np
-    from pydicom import Dataset
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
-    arr = np.asarray(img.convert("L"))
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, meta.TransferSyntaxUID = MRImageStorage, generate_uid(), ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = MRImageStorage, meta.MediaStorageSOPInstanceUID, "MR"
-    ds.Rows, ds.Columns = arr.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.PixelData = arr.tobytes()
-    return ds
+    from engine.data.shifts import mr_dataset
+
+    return mr_dataset(np.asarray(img.convert("L")), 8)

@@ -82,13 +82,13 @@ def _sixteen_bit(img: Image.Image) -> bytes:
     return png_bytes(Image.fromarray(arr))
 
 
-def _dicom(img: Image.Image) -> bytes:
-    """An MR DICOM with 12-bit values, a rescale and a window, as a scanner exports one slice."""
+def mr_dataset(arr: np.ndarray, bits_stored: int):
+    """An uncompressed single-slice MR DICOM dataset of a grey array (uint8 or uint16), as a scanner exports one;
+    ``ds.compress(uid)`` packs it."""
     from pydicom import Dataset
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
-    arr = (np.asarray(img.convert("L")).astype(np.uint16) * 16).astype(np.uint16)
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, meta.TransferSyntaxUID = MRImageStorage, generate_uid(), ExplicitVRLittleEndian
     ds = Dataset()
@@ -96,10 +96,16 @@ def _dicom(img: Image.Image) -> bytes:
     ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = MRImageStorage, meta.MediaStorageSOPInstanceUID, "MR"
     ds.Rows, ds.Columns = arr.shape
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = arr.dtype.itemsize * 8, bits_stored, bits_stored - 1, 0
+    ds.PixelData = arr.tobytes()
+    return ds
+
+
+def _dicom(img: Image.Image) -> bytes:
+    """An MR DICOM with 12-bit values, a rescale and a window, as a scanner exports one slice."""
+    ds = mr_dataset((np.asarray(img.convert("L")).astype(np.uint16) * 16).astype(np.uint16), 12)
     ds.RescaleSlope, ds.RescaleIntercept = 1, 0
     ds.WindowCenter, ds.WindowWidth = 2000, 3600
-    ds.PixelData = arr.tobytes()
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
