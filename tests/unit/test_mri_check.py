@@ -51,3 +51,14 @@ def test_no_held_out_scores_leaves_the_plain_log_odds_boundary():
     assert mri_check.fit_threshold(np.array([])) == 0.0
     assert mri_check.fit_threshold(np.array([3.0, 4.0])) == 0.0
     assert mri_check.fit_threshold(np.array([-2.0] * 10 + [5.0] * 990)) == -2.0
+
+
+def test_the_check_is_the_mean_of_its_members_and_a_stored_single_network_still_scores():
+    rows = _rows()
+    fitted = mri_check.fit_network(rows["pos"], rows["neg"], members=3)
+    assert len(fitted["members"]) == 3
+    each = [mri_check.scores(rows["heldout"], m) for m in fitted["members"]]
+    assert not np.allclose(each[0], each[1]), "members differ by seed"
+    assert np.allclose(mri_check.scores(rows["heldout"], fitted), np.mean(each, axis=0))
+    single = fitted["members"][0]  # the format of checks stored before 2026-12-04
+    assert np.allclose(mri_check.scores(rows["heldout"], single), each[0])
