@@ -122,23 +122,25 @@ def scores(rows: np.ndarray, fitted: dict) -> np.ndarray:
 
 
 def _member_scores(rows: np.ndarray, net: dict) -> np.ndarray:
-    mean, scale, w_hidden, b_hidden, w_out = _arrays(net)
-    h = np.maximum(((rows - mean) / scale) @ w_hidden + b_hidden, 0)
-    return h @ w_out + net["output"]["bias"]
+    z = (rows - np.asarray(net["mean"])) / np.asarray(net["scale"])
+    h = np.maximum(z @ np.asarray(net["hidden"]["weights"]) + np.asarray(net["hidden"]["bias"]), 0)
+    return h @ np.asarray(net["output"]["weights"]) + net["output"]["bias"]
 
 
-_ARRAYS: dict[int, tuple[dict, tuple]] = {}  # id of a stored network -> (it, its arrays): JSON lists converted once
+def with_arrays(check: dict) -> dict:
+    """The stored check with its JSON lists as arrays, converted once when a model's statistics are loaded
+    (at every call they cost a few ms a scan); :func:`scores` reads either."""
 
+    def net(n: dict) -> dict:
+        return {
+            **n,
+            "mean": np.asarray(n["mean"]),
+            "scale": np.asarray(n["scale"]),
+            "hidden": {k: np.asarray(v) for k, v in n["hidden"].items()},
+            "output": {"weights": np.asarray(n["output"]["weights"]), "bias": n["output"]["bias"]},
+        }
 
-def _arrays(net: dict) -> tuple:
-    """The network's arrays, converted from its JSON lists once per network (a few ms a scan otherwise)."""
-    hit = _ARRAYS.get(id(net))
-    if hit is None or hit[0] is not net:
-        if len(_ARRAYS) > 256:  # benchmarks fit hundreds of checks; keep the cache small
-            _ARRAYS.clear()
-        arrays = (net["mean"], net["scale"], net["hidden"]["weights"], net["hidden"]["bias"], net["output"]["weights"])
-        hit = _ARRAYS[id(net)] = (net, tuple(np.asarray(a, dtype=float) for a in arrays))
-    return hit[1]
+    return {**check, "members": [net(m) for m in check["members"]]} if "members" in check else net(check)
 
 
 def fit_threshold(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) -> float:

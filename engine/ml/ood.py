@@ -67,6 +67,10 @@ def load_ood(folder: Path) -> dict | None:
     stats = json.loads(path.read_text())
     stats["means"] = np.asarray(stats["means"])
     stats["precision"] = np.asarray(stats["precision"])
+    if stats.get("mri_check"):
+        from engine.ml.mri_check import with_arrays
+
+        stats["mri_check"] = with_arrays(stats["mri_check"])
     return stats
 
 

@@ -62,3 +62,5 @@ def test_the_check_is_the_mean_of_its_members_and_a_stored_single_network_still_
     assert np.allclose(mri_check.scores(rows["heldout"], fitted), np.mean(each, axis=0))
     single = fitted["members"][0]  # the format of checks stored before 2026-12-04
     assert np.allclose(mri_check.scores(rows["heldout"], single), each[0])
+    assert np.allclose(mri_check.scores(rows["heldout"], mri_check.with_arrays(fitted)), np.mean(each, axis=0))
+    assert np.allclose(mri_check.scores(rows["heldout"], mri_check.with_arrays(single)), each[0])
