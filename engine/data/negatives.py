@@ -1,7 +1,8 @@
 """Real images that are not brain MRI, from packages this project already installs (no download): pydicom's and
-pydicom-data's sample CT, X-ray, nuclear-medicine, ultrasound and other-body MR images, more from three npm
-packages' test data kept in ``assets/negatives/`` (a chest CT, a CT scout, angiography, cardiac and knee MR,
-Doppler echo, a head PET, a fundus photograph), scikit-learn's and scikit-image's photographs,
+pydicom-data's sample CT, X-ray, nuclear-medicine, ultrasound and other-body MR images, more from npm, PyPI, Go and
+Debian packages' test and example data kept in ``assets/negatives/`` (chest, neck and head CT, a CT scout, angiography,
+chest X-ray, cardiac, knee, pelvic and prostate MR, Doppler echo and an ultrasound screenshot, PET, a fundus
+photograph; their SOURCES.md), scikit-learn's and scikit-image's photographs,
 microscopy and scanned pages, and synthetic patterns, documents and screenshots. The brain-MRI check (:mod:`engine.ml.mri_check`) learns from them and
 `benchmark refusal` counts what the clinic refuses of them, by group and with each source left out in turn.
 

@@ -1,0 +1,76 @@
+"""How the 2026-12-04 (second batch) additions to assets/negatives/ were made: real images from the test data of a
+Go module and from two Debian packages, saved as grey PNG (longest side at most 512 px), pixels only. Each was first
+put through the shipped gate as an image it had never seen (docs/model.md), then added.
+
+    mkdir pkgs && cd pkgs
+    GOPATH=$PWD/go GOFLAGS=-modcacherw go mod download github.com/suyashkumar/dicom@v1.0.7
+    apt-get download invesalius-examples pixelmed-www && for d in *.deb; do dpkg -x "$d" deb; done
+    tar xzf deb/usr/share/doc/invesalius-examples/examples/Cranium.inv3 -C .   # an InVesalius project: a tar.gz
+    cd /path/to/repo && .venv/bin/python docs/experiments/extract_registry_images.py pkgs [HEAD_CT_FOLDER]
+"""
+
+import glob
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+
+from engine.data.scans import read_dicom
+
+GO_DICOM = "go/pkg/mod/github.com/suyashkumar/dicom@v1.0.7/testdata"
+PIXELMED = "deb/usr/share/pixelmed/images"
+# skull base to lateral ventricles: at the stored window the shipped gate answered all four "glioma" unseen. Measured
+# in the library and left out of it: learning them cost a whole kind left out 93.5% -> 86% refused (docs/model.md)
+HEAD_CT_SLICES = (36, 45, 54, 63)
+
+
+def _dicom(root: str, name: str, *frame: int) -> Image.Image:
+    with open(os.path.join(root, GO_DICOM, name), "rb") as f:
+        return read_dicom(f.read(), *frame).image
+
+
+def _windowed(values: np.ndarray, low: float, high: float) -> Image.Image:
+    return Image.fromarray((np.clip((values - low) / (high - low), 0, 1) * 255).astype(np.uint8))
+
+
+def _invesalius_head_ct(root: str, z: int) -> Image.Image:
+    """An axial slice of InVesalius' example head CT (ProMED CT 0051: 108 x 256 x 256 int16, stored upside down),
+    at the window the project file stores (level -18, width 406), as InVesalius shows it."""
+    (matrix,) = glob.glob(os.path.join(root, "*", "matrix.dat"))
+    volume = np.memmap(matrix, dtype="<i2", mode="r", shape=(108, 256, 256))
+    return _windowed(np.asarray(volume[z], dtype=np.float32)[::-1], -18 - 203, -18 + 203)
+
+
+def _pet(root: str, name: str) -> Image.Image:
+    """A PET slice scaled to its 99.5th percentile, as a viewer shows it (its hottest voxel alone leaves it black)."""
+    import pydicom
+
+    values = pydicom.dcmread(os.path.join(root, GO_DICOM, name)).pixel_array.astype(np.float32)
+    return _windowed(values, 0, float(np.percentile(values, 99.5)))
+
+
+def head_ct(root: str) -> dict[str, Image.Image]:
+    return {f"ct__ct-head-invesalius__z{z}": _invesalius_head_ct(root, z) for z in HEAD_CT_SLICES}
+
+
+def negatives(root: str) -> dict[str, Image.Image]:
+    return {
+        "ct__ct-head-cornerstone": _dicom(root, "5.dcm", 0),
+        "mr-other__mr-prostate": _dicom(root, "3.dcm"),
+        "xray__xray-chest-portable": _dicom(root, "4.dcm"),
+        "nm__pet-breast": _pet(root, "1.dcm"),
+        "us__us-breast-screenshot": Image.open(os.path.join(root, PIXELMED, "DicomImageBlackoutColorUltrasound.png")),
+    }
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from extract_package_images import save
+
+    root, repo = sys.argv[1], os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for stem, image in negatives(root).items():
+        save(image, os.path.join(repo, "assets", "negatives", stem + ".png"))
+    if len(sys.argv) > 2:  # the head CT slices, measured but not in the library: to a folder of your choice
+        for stem, image in head_ct(root).items():
+            save(image, os.path.join(sys.argv[2], stem + ".png"))
