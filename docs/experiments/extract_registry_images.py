@@ -14,20 +14,14 @@ import os
 import sys
 
 import numpy as np
+from extract_package_images import _dicom, save  # this folder is on sys.path when run as a script
 from PIL import Image
-
-from engine.data.scans import read_dicom
 
 GO_DICOM = "go/pkg/mod/github.com/suyashkumar/dicom@v1.0.7/testdata"
 PIXELMED = "deb/usr/share/pixelmed/images"
 # skull base to lateral ventricles: at the stored window the shipped gate answered all four "glioma" unseen. Measured
 # in the library and left out of it: learning them cost a whole kind left out 93.5% -> 86% refused (docs/model.md)
 HEAD_CT_SLICES = (36, 45, 54, 63)
-
-
-def _dicom(root: str, name: str, *frame: int) -> Image.Image:
-    with open(os.path.join(root, GO_DICOM, name), "rb") as f:
-        return read_dicom(f.read(), *frame).image
 
 
 def _windowed(values: np.ndarray, low: float, high: float) -> Image.Image:
@@ -56,18 +50,15 @@ def head_ct(root: str) -> dict[str, Image.Image]:
 
 def negatives(root: str) -> dict[str, Image.Image]:
     return {
-        "ct__ct-head-cornerstone": _dicom(root, "5.dcm", 0),
-        "mr-other__mr-prostate": _dicom(root, "3.dcm"),
-        "xray__xray-chest-portable": _dicom(root, "4.dcm"),
+        "ct__ct-head-cornerstone": _dicom(os.path.join(root, GO_DICOM), "5.dcm"),  # frame 0 of 2
+        "mr-other__mr-prostate": _dicom(os.path.join(root, GO_DICOM), "3.dcm"),
+        "xray__xray-chest-portable": _dicom(os.path.join(root, GO_DICOM), "4.dcm"),
         "nm__pet-breast": _pet(root, "1.dcm"),
         "us__us-breast-screenshot": Image.open(os.path.join(root, PIXELMED, "DicomImageBlackoutColorUltrasound.png")),
     }
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from extract_package_images import save
-
     root, repo = sys.argv[1], os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for stem, image in negatives(root).items():
         save(image, os.path.join(repo, "assets", "negatives", stem + ".png"))
