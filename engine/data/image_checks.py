@@ -10,7 +10,7 @@ import warnings
 import imagehash
 from PIL import Image, UnidentifiedImageError
 
-from engine.data.pixels import upright
+from engine.data.pixels import to_grey, upright
 from engine.errors import InputError
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a single slice is far smaller; larger is not a scan
@@ -97,7 +97,7 @@ def inspect_image(data: bytes, name: str = "the file") -> ImageInfo:
         mode=img.mode,
         format=img.format,
         sha256=sha256_hex(data),
-        phash=str(imagehash.phash(img.convert("L"), hash_size=PHASH_SIZE)),
+        phash=str(imagehash.phash(to_grey(img), hash_size=PHASH_SIZE)),
     )
 
 

@@ -36,10 +36,31 @@ def upright(img):
     return img
 
 
+WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # 16-bit, 32-bit and float images
+
+
+def to_grey(img):
+    """``img`` as 8-bit grey the way a viewer shows it. A 16-bit, 32-bit or float export (PNG, TIFF) is stretched
+    over its full range: Pillow's own conversion clips it, a 16-bit scan to near white and a 0-1 float one to
+    black. Transparent pixels are black, as the dark frame around a scan is."""
+    from PIL import Image
+
+    if img.mode in WIDE_MODES:
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = (arr - lo) * (255.0 / (hi - lo)) if hi - lo > 1e-9 else np.zeros_like(arr)
+        return Image.fromarray(scaled.astype(np.uint8), mode="L")
+    if img.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", img.size, (0, 0, 0, 255))
+        return Image.alpha_composite(background, img.convert("RGBA")).convert("L")
+    return img.convert("RGB").convert("L") if img.mode in ("CMYK", "P", "YCbCr") else img.convert("L")
+
+
 def prepare_pil(img, size: int = DEFAULT_SIZE, channels: int = 1) -> np.ndarray:
     """``prepare_image`` for an already decoded PIL image."""
     from PIL import Image
 
+    img = to_grey(img) if channels == 1 or img.mode in WIDE_MODES else img
     img = img.convert("L" if channels == 1 else "RGB")
     img = img.resize((size, size), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.float32)

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from engine.data.image_checks import MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, MIN_SIDE, check_aspect, open_image
+from engine.data.pixels import WIDE_MODES, to_grey
 from engine.errors import InputError
 
 TECHNICAL_TAGS = ("Modality", "Rows", "Columns", "PixelSpacing", "SliceThickness", "BitsStored", "PhotometricInterpretation", "MagneticFieldStrength")
@@ -262,18 +263,12 @@ def read_scan(data: bytes, frame: int | None = None) -> Scan:
     img = open_image(data, "the file")  # declared size checked before the pixels are decoded
     kind = (img.format or "image").lower()
     technical = {"Format": img.format, "Size": f"{img.width} x {img.height} px", "Mode": img.mode}
-    thumb = img.copy()
-    thumb.thumbnail((128, 128))
     colour, share = 0.0, 0.0
-    if img.mode not in ("L", "I", "I;16", "I;16B", "I;16L", "F", "1", "LA"):
+    if img.mode not in (*WIDE_MODES, "L", "1", "LA"):
+        # a thumbnail of colour modes only: Pillow cannot shrink a 16-bit TIFF's I;16 pixels (ValueError)
+        thumb = img.copy()
+        thumb.thumbnail((128, 128))
         rgb = np.asarray(thumb.convert("RGB"))
         colour, share = _colourfulness(rgb), _colour_share(rgb)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit, 32-bit or float PNG/TIFF: full range to 8 bits
-        # (a float export holds 0-1 or any other range; Pillow's own conversion would clip it to black and white)
-        grey = Image.fromarray(_to_uint8(np.nan_to_num(np.asarray(img), nan=0.0, posinf=0.0, neginf=0.0)), mode="L")
-    elif img.mode in ("RGBA", "LA", "PA"):
-        background = Image.new("RGBA", img.size, (0, 0, 0, 255))
-        grey = Image.alpha_composite(background, img.convert("RGBA")).convert("L")
-    else:  # L, RGB, CMYK, P, 1, YCbCr...
-        grey = img.convert("RGB").convert("L") if img.mode in ("CMYK", "P", "YCbCr") else img.convert("L")
+    grey = to_grey(img)
     return Scan(grey, kind, technical, colour, share)

@@ -69,6 +69,37 @@ def test_a_float_tiff_keeps_its_grey_levels():
         assert np.corrcoef(read.ravel(), grey.ravel())[0, 1] > 0.999
 
 
+def test_a_16_bit_tiff_is_read_like_a_16_bit_png():
+    """A 16-bit TIFF opens as Pillow's I;16, which Pillow cannot shrink by more than half: it was refused as unreadable."""
+    import numpy as np
+
+    from engine.data.scans import read_scan
+
+    scan = Image.open(sample_files("glioma", 1)[0]).convert("L").resize((512, 512))
+    grey = np.asarray(scan, dtype=np.uint16) * 257
+    tiff, png = (_encoded(Image.fromarray(grey), fmt) for fmt in ("TIFF", "PNG"))
+    assert Image.open(io.BytesIO(tiff)).mode == "I;16"
+    np.testing.assert_array_equal(np.asarray(read_scan(tiff).image), np.asarray(read_scan(png).image))
+
+
+def test_ingest_reads_a_16_bit_scan_as_the_clinic_does():
+    """Preprocessing and the duplicate hash read a 16-bit export over its full range: Pillow's own conversion
+    clipped it to near white, so distinct 16-bit scans trained as white squares and hashed alike."""
+    import numpy as np
+
+    from engine.data.pixels import prepare_image, prepare_pil
+    from engine.data.scans import read_scan
+
+    scans = [np.asarray(Image.open(p).convert("L"), dtype=np.uint16) * 257 for p in sample_files("glioma", 2)]
+    wide = [_encoded(Image.fromarray(a), "PNG") for a in scans]
+    eight = [_encoded(Image.fromarray((a // 257).astype(np.uint8)), "PNG") for a in scans]
+    for w, e in zip(wide, eight):
+        np.testing.assert_array_equal(prepare_image(w), prepare_pil(read_scan(w).image))
+        assert np.abs(prepare_image(w).astype(int) - prepare_image(e).astype(int)).max() <= 3  # rounding of two stretches
+        assert hamming(inspect_image(w).phash, inspect_image(e).phash) <= 4
+    assert hamming(inspect_image(wide[0]).phash, inspect_image(wide[1]).phash) > 40
+
+
 def test_a_jpeg_rotated_by_its_exif_tag_is_read_upright_as_viewers_show_it():
     import numpy as np
 
