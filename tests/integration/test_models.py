@@ -229,6 +229,9 @@ def test_benchmark_refusal_counts_non_mri_real_scans_shifts_and_unseen_kinds(tin
     n = len(list((REPO_ROOT / "assets" / "reference" / "other-source-brain-mri").glob("*.png")))
     assert n >= 32 and other["n"] == n and other["refused"] + sum(other["answers"].values()) == n and len(other["per_file"]) == n
     assert all(other["plain_answers"][c] <= other["answers"][c] for c in other["answers"])
+    unseen = r["unseen_negatives"]  # real images of other modalities the check never learnt from: each counted once
+    assert unseen["n"] >= 5 and len(unseen["per_file"]) == unseen["n"]
+    assert unseen["refused"] + unseen["flagged"] + unseen["plain_answers"] == unseen["n"] == sum(g["n"] for g in unseen["by_group"].values())
 
 
 def test_benchmark_classify_times_plain_and_dark_scans(tiny_model, settings, storage):

@@ -35,3 +35,21 @@ def test_variants_keep_the_source_and_are_grey_views_of_bounded_size():
     for n in out:
         n.image.convert("L")
         assert 8 <= min(n.image.size) and max(n.image.size) <= 1024
+
+
+def test_the_unseen_negatives_stay_out_of_the_library():
+    """`benchmark refusal` reports assets/reference/unseen-negatives as images the check never learnt from: neither
+    they nor a near copy (the same image re-encoded or resized) may enter the library it learns from."""
+    import imagehash
+    from PIL import Image
+
+    from engine.data.negatives import GROUPS
+    from engine.settings import REPO_ROOT
+
+    unseen = sorted((REPO_ROOT / "assets" / "reference" / "unseen-negatives").glob("*.png"))
+    assert len(unseen) >= 5
+    assert {p.name.split("__")[0] for p in unseen} <= set(GROUPS)
+    library = [imagehash.phash(n.image.convert("L"), hash_size=16) for n in negatives()]
+    for p in unseen:
+        h = imagehash.phash(Image.open(p).convert("L"), hash_size=16)
+        assert min(h - other for other in library) > 40, f"{p.name} is in the negative library"
