@@ -167,6 +167,14 @@ def _exif_rotated(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def _sixteen_bit_tiff(img: Image.Image) -> bytes:
+    """A 16-bit TIFF at 512 px, as ImageJ and some PACS export: Pillow reads it as I;16, which it cannot shrink."""
+    arr = np.asarray(img.convert("L").resize((512, 512), Image.BILINEAR)).astype(np.uint16) * 257
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="TIFF")
+    return buf.getvalue()
+
+
 # Screenshots and exports beyond what the brain-MRI check learns from (engine.ml.mri_check fits on SHIFTS only):
 # `benchmark refusal` measures them, so a new kind of upload is measured as the check has never seen it.
 SCREENSHOT_SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
@@ -176,6 +184,7 @@ SCREENSHOT_SHIFTS: dict[str, Callable[[Image.Image], bytes]] = {
     "in a dark grey viewer (grey 50, 15% margin)": lambda im: png_bytes(ImageOps.expand(im, border=im.width * 3 // 20, fill=50)),
     "two slices side by side": lambda im: png_bytes(_side_by_side(im)),
     "JPEG turned upright by its EXIF tag": _exif_rotated,
+    "16-bit TIFF, 512 px": _sixteen_bit_tiff,
     "thumbnail 64 px": lambda im: png_bytes(im.resize((64, 64), Image.LANCZOS)),
     "thumbnail 32 px": lambda im: png_bytes(im.resize((32, 32), Image.LANCZOS)),
     "rotated 90°": lambda im: png_bytes(im.rotate(90, expand=True)),

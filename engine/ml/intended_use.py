@@ -15,6 +15,9 @@ OUT_OF_SCOPE = (
     # the gate's known hole (docs/model.md, 107 sources): a real head CT volume at InVesalius' stored window
     "head CT screenshots in particular: a head CT shown at a wide window can be answered as a glioma without a "
     "refusal (only a CT DICOM file is refused for certain, by its header)",
+    # ami.js's diffusion-weighted brain slice (benchmark refusal, other scanners) is refused: no such slice was trained on
+    "other MRI sequences (diffusion-weighted, perfusion, functional EPI): the training scans are T1, T2 and FLAIR, and "
+    "such slices may be refused or answered less reliably",
     "children: the training scans are of adults",
     "post-operative scans and scans after radiotherapy",
     "3-D volumes and screening: one slice at a time, chosen by a reader",

@@ -7,7 +7,7 @@ files as "no tumour"), which are never among its positives.
 
 The feature distance alone could not tell "an unusual brain MRI" from "not a brain MRI": a head CT sat closer to
 the training scans than some real meningiomas. A check that has seen both sides can. It refuses only when the
-network finds "not a brain MRI" more likely (a negative score) AND the score is below what 99.8% of held-out
+network finds "not a brain MRI" more likely (a negative score) AND the score is below what 99% of held-out
 real scans and their shifted uploads reach, so a real scan that is merely unusual is answered and flagged.
 
 The threshold is fitted on one half of the held-out scans (:func:`threshold_half`), so `benchmark refusal` can
@@ -22,7 +22,11 @@ import numpy as np
 
 from engine.ml.layout import layout_stats
 
-CHECK_QUANTILE = 0.002  # refuse below the score 99.8% of held-out real scans (clean and shifted) exceed
+# Refuse below the score 99% of held-out real scans (clean and shifted) exceed, and never above 0. At 0.2% (until
+# 2026-12-04) most images of a new source that escaped refusal were only flagged; at 1% the threshold of the shipped
+# check meets 0 and a new source of a known kind is refused 97% of the time against 92%, for one more of 288 unseen
+# real scans refused (docs/model.md).
+CHECK_QUANTILE = 0.01
 NEGATIVE_VARIANTS = 12  # random views of each negative source the network learns from
 SHIFTED_TRAIN_SCANS = 300  # training scans whose shifted uploads the network learns from
 SHIFTED_HELDOUT_SCANS = 150  # held-out scans whose shifted uploads set the threshold

@@ -120,6 +120,8 @@ def test_models_page_shows_what_the_gate_refuses(app):
     assert any(h.value == "What the gate refuses" for h in app.subheader)
     assert any(m.label == "Not brain MRI, refused" for m in app.metric)
     assert any(m.label == "Weakest kind the check never saw" for m in app.metric)
+    # the images no fit ever saw, and brain MRI of other scanners, said in words
+    assert any("the check never learnt from" in c.value and "other scanners" in c.value for c in app.caption)
     assert any(b.label == "Start the measurement" for b in app.button)
 
 

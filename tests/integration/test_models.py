@@ -207,7 +207,7 @@ def test_benchmark_refusal_counts_non_mri_real_scans_shifts_and_unseen_kinds(tin
     r = json.loads(out.stdout)
     assert r["non_mri"] >= 300 and 0 <= r["non_mri_refused"] <= r["non_mri"] and sum(g["n"] for g in r["by_group"].values()) == r["non_mri"]
     assert 1 <= r["real_scans"] <= 40 and 0 <= r["real_falsely_refused"] <= r["real_scans"]
-    assert len(r["shifts"]) == 33 and all(row["n"] == r["shift_scans"] for row in r["shifts"].values())
+    assert len(r["shifts"]) == 34 and all(row["n"] == r["shift_scans"] for row in r["shifts"].values())
     # a wrong plain answer is one neither refused nor flagged: never more than the answers that are wrong
     for row in r["shifts"].values():
         answered = 1 - row["refused"]
