@@ -32,35 +32,35 @@ def _head(im: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return mask, ndimage.distance_transform_edt(mask)
 
 
-def ring(g: np.ndarray) -> np.ndarray:
-    """Radial profile inwards from the head's edge against the interior's median: MRI has a dark skull band under a
-    bright scalp, CT a bright bone ring straight against grey brain. Plus the bright share of the outer 8 px."""
+def _per_head(g: np.ndarray, width: int, one) -> np.ndarray:
+    """``one(image, head mask, distance to its edge)`` of each grey image; zeros where no head is found."""
     out = []
     for im in g.astype(np.float32) / 255.0:
         head = _head(im)
-        if head is None:
-            out.append(np.zeros(11, np.float32))
-            continue
-        mask, dist = head
+        out.append(np.zeros(width, np.float32) if head is None else one(im, *head))
+    return np.stack(out)
+
+
+def ring(g: np.ndarray) -> np.ndarray:
+    """Radial profile inwards from the head's edge against the interior's median: MRI has a dark skull band under a
+    bright scalp, CT a bright bone ring straight against grey brain. Plus the bright share of the outer 8 px."""
+
+    def one(im: np.ndarray, mask: np.ndarray, dist: np.ndarray) -> np.ndarray:
         inner = dist > max(12.0, 0.4 * dist.max())
         ref = float(np.median(im[inner])) if inner.any() else float(im[mask].mean())
         bands = [(dist > a) & (dist <= a + 2) for a in range(0, 16, 2)]
         prof = [float(im[b].mean()) - ref if b.any() else 0.0 for b in bands]
         shell = (dist > 0) & (dist <= 8)
         bright = float((im[shell] > 0.8).mean()) if shell.any() else 0.0
-        out.append(np.array([*prof, bright, float((im[mask] > 0.95).mean()), min(prof[2:]) - prof[0]], np.float32))
-    return np.stack(out)
+        return np.array([*prof, bright, float((im[mask] > 0.95).mean()), min(prof[2:]) - prof[0]], np.float32)
+
+    return _per_head(g, 11, one)
 
 
 def texture(g: np.ndarray) -> np.ndarray:
     """The head interior's spread and gradients: brain tissue is flat on CT at a wide window, textured on MRI."""
-    out = []
-    for im in g.astype(np.float32) / 255.0:
-        head = _head(im)
-        if head is None:
-            out.append(np.zeros(5, np.float32))
-            continue
-        _, dist = head
+
+    def one(im: np.ndarray, _: np.ndarray, dist: np.ndarray) -> np.ndarray:
         inner = dist > max(12.0, 0.4 * dist.max())
         if inner.sum() < 20:
             inner = dist > 0.5 * dist.max()
@@ -68,8 +68,9 @@ def texture(g: np.ndarray) -> np.ndarray:
         gy, gx = np.gradient(ndimage.gaussian_filter(im, 0.7))
         gm = np.hypot(gx, gy)[inner]
         q10, q90 = np.percentile(v, [10, 90])
-        out.append(np.array([v.std(), q90 - q10, gm.mean(), np.median(gm), (gm > 0.05).mean()], np.float32))
-    return np.stack(out)
+        return np.array([v.std(), q90 - q10, gm.mean(), np.median(gm), (gm > 0.05).mean()], np.float32)
+
+    return _per_head(g, 5, one)
 
 
 def knn(f: np.ndarray, bank: np.ndarray) -> np.ndarray:
