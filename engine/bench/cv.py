@@ -136,15 +136,14 @@ def _check_rows(folder: Path, x: np.ndarray, split, not_mri: np.ndarray) -> dict
     scans, computed with the fold's model: from disk, else now (None: no trained model in the folder). The
     dataset's images that are not brain MRI (``not_mri``) outside the fold are learnt as negatives; those inside
     it are tested like every scan of the fold."""
-    from engine.data.negatives import negatives
-    from engine.data.not_brain_mri import SOURCE_PREFIX, list_digest
+    from engine.data.negatives import library_digest
+    from engine.data.not_brain_mri import list_digest
 
     cached = folder / "check.npz"
-    library = sorted({n.source for n in negatives()})
+    library = library_digest()
     if cached.exists():
         rows = dict(np.load(cached))
-        same_library = sorted({s for s in rows["neg_sources"].tolist() if not s.startswith(SOURCE_PREFIX)}) == library
-        if str(rows.get("not_mri_list", "")) == list_digest() and same_library:  # else fitted from other negatives: again
+        if str(rows.get("not_mri_list", "")) == list_digest() and str(rows.get("library", "")) == library:  # else fitted from other negatives: again
             return rows
     if not (folder / "checkpoint.keras").exists():
         return None
@@ -159,6 +158,7 @@ def _check_rows(folder: Path, x: np.ndarray, split, not_mri: np.ndarray) -> dict
     rows = check_rows(run, x[train_idx], x[val_idx], not_mri=(not_mri[train_idx], not_mri[val_idx]), in_threshold=half)
     rows["test"] = inputs(run(x[test_idx]), x[test_idx])
     rows["not_mri_list"] = np.array(list_digest())
+    rows["library"] = np.array(library)
     np.savez(folder / "check.tmp.npz", **rows)
     (folder / "check.tmp.npz").replace(cached)
     return rows

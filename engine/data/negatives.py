@@ -6,7 +6,9 @@ photograph; their SOURCES.md), scikit-learn's and scikit-image's photographs,
 microscopy and scanned pages, and synthetic patterns, documents and screenshots. The brain-MRI check (:mod:`engine.ml.mri_check`) learns from them and
 `benchmark refusal` counts what the clinic refuses of them, by group and with each source left out in turn.
 
-Each image is grey, as a screenshot of it arrives: a DICOM header's modality is a separate, earlier test.
+Each image is grey, as a screenshot of it arrives: a DICOM header's modality is a separate, earlier test. A CT file
+that holds Hounsfield units is also shown at the standard windows of a viewer (:data:`CT_WINDOWS`), as renderings of
+the same source.
 """
 
 from __future__ import annotations
@@ -71,10 +73,38 @@ class Negative:
     source: str  # one original image: its variants share it, so a check can be tested with the source left out
     group: str
     image: Image.Image  # grey
+    # the same image as other viewers show it (a CT file at other windows): learnt and tested as this source
+    renderings: tuple[Image.Image, ...] = ()
+
+
+# A CT screenshot arrives at whatever window its viewer had, and a file's stored window is one of many. The library's
+# CT files that hold Hounsfield units are also shown at the standard presets (level, width) of a radiologist's
+# viewer: until 2026-12-05 the check saw head CT only at brain windows, and answered "glioma" to an unseen head CT
+# shown at a wide soft-tissue window (docs/model.md).
+CT_WINDOWS = {"brain": (40, 80), "subdural": (75, 215), "soft-tissue": (40, 400), "bone": (600, 2800)}
+AIR_HU = -500  # a CT frame whose values never fall below this is not in Hounsfield units (an unrescaled export)
+
+
+def ct_windows(data: bytes, frame: int | None = None) -> list[Image.Image]:
+    """One frame of a CT DICOM file at each of :data:`CT_WINDOWS`; none when its values are not Hounsfield units."""
+    import io
+
+    import pydicom
+    from pydicom.pixels import apply_modality_lut
+
+    ds = pydicom.dcmread(io.BytesIO(data))
+    arr = ds.pixel_array
+    if arr.ndim == 3:
+        arr = arr[frame or 0]
+    hu = np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
+    if float(hu.min()) > AIR_HU:
+        return []
+    return [Image.fromarray((np.clip((hu - (level - width / 2)) / width, 0, 1) * 255).astype(np.uint8)) for level, width in CT_WINDOWS.values()]
 
 
 def _dicom_images(folder: str, sources: dict[str, tuple]) -> list[Negative]:
-    """One frame of each DICOM file in ``folder``: ``sources`` maps source -> (file, group[, frame])."""
+    """One frame of each DICOM file in ``folder`` as the clinic reads it (a CT file also at each of :data:`CT_WINDOWS`):
+    ``sources`` maps source -> (file, group[, frame])."""
     from engine.data.scans import read_dicom
 
     out = []
@@ -82,7 +112,9 @@ def _dicom_images(folder: str, sources: dict[str, tuple]) -> list[Negative]:
         path = os.path.join(folder, name)
         if os.path.exists(path):
             with open(path, "rb") as f:
-                out.append(Negative(source, group, read_dicom(f.read(), *frame).image))
+                data = f.read()
+            renderings = tuple(ct_windows(data, *frame)) if group == "ct" else ()
+            out.append(Negative(source, group, read_dicom(data, *frame).image, renderings))
     return out
 
 
@@ -192,6 +224,20 @@ def negatives(seed: int = 0) -> list[Negative]:
     return _pydicom_images() + _asset_images() + _photos() + _synthetic(seed)
 
 
+def library_digest(items: list[Negative] | None = None) -> str:
+    """Changes when any image of the library does (a source added, a CT window, a re-extracted asset): rows a
+    check was fitted from are recomputed, not reused, when it does."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for item in negatives() if items is None else items:
+        digest.update(f"{item.source}/{item.group}".encode())
+        for image in (item.image, *item.renderings):
+            digest.update(f"{image.size}".encode())
+            digest.update(image.tobytes())
+    return digest.hexdigest()[:12]
+
+
 def variant(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """One random view of an image as it might be uploaded: a crop, a turn, a flip, a gamma, an odd shape."""
     w, h = img.size
@@ -210,10 +256,12 @@ def variant(img: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 def with_variants(items: list[Negative], per_source: int, seed: int = 0) -> list[Negative]:
-    """Each source as it is (in grey) and ``per_source`` random variants of it."""
+    """Each source as it is (in grey), each of its other renderings, and ``per_source`` random variants drawn from
+    them in turn (so a CT file's windows share its variants rather than multiply them)."""
     rng = np.random.default_rng(seed)
     out = []
     for item in items:
-        out.append(item)
-        out += [Negative(item.source, item.group, variant(item.image, rng)) for _ in range(per_source)]
+        shown = (item.image, *item.renderings)
+        out += [Negative(item.source, item.group, image) for image in shown]
+        out += [Negative(item.source, item.group, variant(shown[k % len(shown)], rng)) for k in range(per_source)]
     return out

@@ -39,9 +39,42 @@ def not_brain_mri(manifest, paths: list[str]) -> np.ndarray:
 
 
 def as_negatives(x: np.ndarray) -> list:
-    """Prepared images of listed files as negatives of the brain-MRI check (one source each)."""
+    """Prepared images of listed files as negatives of the brain-MRI check (one source each), each also as a wide
+    window shows it (:func:`widened`)."""
     from PIL import Image
 
     from engine.data.negatives import Negative
 
-    return [Negative(f"{SOURCE_PREFIX}{i}", GROUP, Image.fromarray(img.mean(axis=-1).astype(np.uint8))) for i, img in enumerate(x)]
+    out = []
+    for i, img in enumerate(x):
+        grey = Image.fromarray(img.mean(axis=-1).astype(np.uint8))
+        out.append(Negative(f"{SOURCE_PREFIX}{i}", GROUP, grey, (widened(grey),)))
+    return out
+
+
+# The listed slices are shown at a brain window (about level 40, width 80: grey matter to white, bone saturated).
+# A head CT screenshot often arrives at a wide soft-tissue window instead (level 40, width 400), where the brain is
+# a flat mid grey inside a white skull; until 2026-12-05 the check had never seen one, and answered an unseen head
+# CT at such a window "glioma" (docs/model.md).
+BRAIN_WINDOW = (40.0, 80.0)
+WIDE_WINDOW = (40.0, 400.0)
+BONE_GREY = 0.8  # near white at the brain window: bone (the JPEG's noise speckles its edge below saturation)
+BONE_HU = 400.0
+
+
+def widened(img):
+    """A brain-window head CT slice re-windowed as a wide soft-tissue window shows it: the grey range mapped back to
+    Hounsfield units, bone set to bone, the wide window applied inside the head and black outside it."""
+    from PIL import Image
+    from scipy import ndimage
+
+    g = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    head = ndimage.binary_fill_holes(ndimage.binary_opening(g > 0.08, iterations=2))
+    labels, count = ndimage.label(head)
+    if count:
+        head = labels == (np.argmax(ndimage.sum(head, labels, range(1, count + 1))) + 1)
+    (level, width), (wide_level, wide_width) = BRAIN_WINDOW, WIDE_WINDOW
+    hu = level - width / 2 + g * width
+    hu[g > BONE_GREY] = BONE_HU
+    wide = np.clip((hu - (wide_level - wide_width / 2)) / wide_width, 0, 1) * head
+    return Image.fromarray((wide * 255).astype(np.uint8))

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from engine.data import not_brain_mri
 from engine.ml import mri_check
@@ -35,7 +36,7 @@ def test_the_check_learns_listed_images_as_ct_negatives_and_leaves_them_out_with
     listed = np.random.default_rng(0).integers(0, 255, (3, 64, 64, 1), dtype=np.uint8)
     _, sources, groups = mri_check.negative_arrays(64, 1, per_source=0, x_not_mri=listed)
     mine = [g for s, g in zip(sources, groups) if s.startswith("dataset-not-mri-")]
-    assert mine == [not_brain_mri.GROUP] * 3 * (1 + not_brain_mri.DATASET_VARIANTS)
+    assert mine == [not_brain_mri.GROUP] * 3 * (2 + not_brain_mri.DATASET_VARIANTS)
     base = len(mri_check.negative_arrays(64, 1, per_source=0)[1])
     assert len(sources) == base + len(mine)
 
@@ -63,8 +64,27 @@ def test_check_rows_takes_listed_images_out_of_the_scans_and_learns_them_as_nega
     rows = mri_check.check_rows(features_of, x_train, x_held, not_mri=(listed_train, listed_held), in_threshold=np.array([True, True, False, True]))
     assert np.array_equal(seen[0], x_train[~listed_train])  # the positives: scans only
     assert np.array_equal(seen[3][:2], x_held[[1, 3]])  # the threshold's scans: in its half and not listed
-    assert sum(s.startswith("dataset-not-mri-") for s in rows["neg_sources"]) == 3 * (1 + not_brain_mri.DATASET_VARIANTS)
+    assert sum(s.startswith("dataset-not-mri-") for s in rows["neg_sources"]) == 3 * (2 + not_brain_mri.DATASET_VARIANTS)
 
     seen.clear()  # a threshold half holding only listed images falls back to every held-out scan
     mri_check.check_rows(features_of, x_train, x_held, not_mri=(listed_train, listed_held), in_threshold=np.array([True, False, False, False]))
     assert np.array_equal(seen[3][:3], x_held[1:])
+
+
+def test_a_listed_slice_is_also_learnt_as_a_wide_window_shows_it():
+    """A brain-window head CT re-windowed to a wide soft-tissue window: the brain's grey range shrinks to a fifth
+    around mid grey, the skull stays white, the air around the head black."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (128, 128), 0)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((14, 14, 114, 114), fill=255)  # the skull
+    draw.ellipse((22, 22, 106, 106), fill=64)  # grey matter
+    draw.ellipse((50, 50, 78, 78), fill=192)  # brighter: a bleed
+    wide = np.asarray(not_brain_mri.widened(img), dtype=np.float32)
+    assert wide[0, 0] == 0 and wide[64, 18] > 250
+    brain, bleed = wide[40, 64], wide[64, 64]
+    assert 90 < brain < bleed < 160
+    assert (bleed - brain) * 5 == pytest.approx(192 - 64, abs=6)
+    (negative,) = not_brain_mri.as_negatives(np.asarray(img)[None, :, :, None])
+    assert len(negative.renderings) == 1
