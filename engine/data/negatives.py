@@ -79,7 +79,7 @@ class Negative:
 
 # A CT screenshot arrives at whatever window its viewer had, and a file's stored window is one of many. The library's
 # CT files that hold Hounsfield units are also shown at the standard presets (level, width) of a radiologist's
-# viewer: until 2026-12-05 the check saw head CT only at brain windows, and answered "glioma" to an unseen head CT
+# viewer: until 2026-12-04 midday the check saw head CT only at brain windows, and answered "glioma" to an unseen head CT
 # shown at a wide soft-tissue window (docs/model.md).
 CT_WINDOWS = {"brain": (40, 80), "subdural": (75, 215), "soft-tissue": (40, 400), "bone": (600, 2800)}
 AIR_HU = -500  # a CT frame whose values never fall below this is not in Hounsfield units (an unrescaled export)

@@ -54,7 +54,7 @@ def as_negatives(x: np.ndarray) -> list:
 
 # The listed slices are shown at a brain window (about level 40, width 80: grey matter to white, bone saturated).
 # A head CT screenshot often arrives at a wide soft-tissue window instead (level 40, width 400), where the brain is
-# a flat mid grey inside a white skull; until 2026-12-05 the check had never seen one, and answered an unseen head
+# a flat mid grey inside a white skull; until 2026-12-04 midday the check had never seen one, and answered an unseen head
 # CT at such a window "glioma" (docs/model.md).
 BRAIN_WINDOW = (40.0, 80.0)
 WIDE_WINDOW = (40.0, 400.0)
