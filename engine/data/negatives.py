@@ -99,7 +99,12 @@ def ct_windows(data: bytes, frame: int | None = None) -> list[Image.Image]:
     hu = np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
     if float(hu.min()) > AIR_HU:
         return []
-    return [Image.fromarray((np.clip((hu - (level - width / 2)) / width, 0, 1) * 255).astype(np.uint8)) for level, width in CT_WINDOWS.values()]
+    return [Image.fromarray(windowed(hu, level, width)) for level, width in CT_WINDOWS.values()]
+
+
+def windowed(hu: np.ndarray, level: float, width: float) -> np.ndarray:
+    """Hounsfield units as a viewer shows them at a window: ``level - width / 2`` black, ``level + width / 2`` white."""
+    return (np.clip((hu - (level - width / 2)) / width, 0, 1) * 255).astype(np.uint8)
 
 
 def _dicom_images(folder: str, sources: dict[str, tuple]) -> list[Negative]:

@@ -68,13 +68,14 @@ def widened(img):
     from PIL import Image
     from scipy import ndimage
 
+    from engine.data.negatives import windowed
+
     g = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
     head = ndimage.binary_fill_holes(ndimage.binary_opening(g > 0.08, iterations=2))
     labels, count = ndimage.label(head)
     if count:
         head = labels == (np.argmax(ndimage.sum(head, labels, range(1, count + 1))) + 1)
-    (level, width), (wide_level, wide_width) = BRAIN_WINDOW, WIDE_WINDOW
+    level, width = BRAIN_WINDOW
     hu = level - width / 2 + g * width
     hu[g > BONE_GREY] = BONE_HU
-    wide = np.clip((hu - (wide_level - wide_width / 2)) / wide_width, 0, 1) * head
-    return Image.fromarray((wide * 255).astype(np.uint8))
+    return Image.fromarray(windowed(hu, *WIDE_WINDOW) * head)
