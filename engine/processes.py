@@ -5,6 +5,7 @@ condition holds or a deadline passes."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import time
@@ -15,9 +16,12 @@ import psutil
 
 
 def record_process(path: Path, pid: int, **extra) -> None:
-    """Write ``{"pid", "create_time", **extra}`` to ``path``: enough to recognise this very process later."""
+    """Write ``{"pid", "create_time", **extra}`` to ``path``: enough to recognise this very process later.
+    Replaced whole (written aside, then renamed), so a reader in another process never sees half a record."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"pid": pid, "create_time": psutil.Process(pid).create_time(), **extra}))
+    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    aside.write_text(json.dumps({"pid": pid, "create_time": psutil.Process(pid).create_time(), **extra}))
+    os.replace(aside, path)
 
 
 def is_alive(pid: int | None, create_time: float | None, tolerance_s: float = 1.0) -> bool:
@@ -33,14 +37,16 @@ def is_alive(pid: int | None, create_time: float | None, tolerance_s: float = 1.
 
 
 def recorded_process(path: Path) -> psutil.Process | None:
-    """The running process a pid file names, or None (a stale or unreadable pid file is removed)."""
+    """The running process a pid file names, or None. A stale file is left for the next start to replace: a
+    reader that removed it could remove the record a restart wrote a moment after the reader looked (the
+    daemon would then run unrecorded and its restart find its port taken), and the start time already
+    tells a stale record from a live one."""
     try:
         record = json.loads(path.read_text())
         if is_alive(record["pid"], record["create_time"]):
             return psutil.Process(record["pid"])
     except (OSError, ValueError, KeyError, TypeError, psutil.Error):
         pass
-    path.unlink(missing_ok=True)
     return None
 
 
