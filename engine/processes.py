@@ -5,7 +5,6 @@ condition holds or a deadline passes."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import time
@@ -14,14 +13,14 @@ from pathlib import Path
 
 import psutil
 
+from engine.textutil import write_json_atomic
+
 
 def record_process(path: Path, pid: int, **extra) -> None:
     """Write ``{"pid", "create_time", **extra}`` to ``path``: enough to recognise this very process later.
     Replaced whole (written aside, then renamed), so a reader in another process never sees half a record."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    aside.write_text(json.dumps({"pid": pid, "create_time": psutil.Process(pid).create_time(), **extra}))
-    os.replace(aside, path)
+    write_json_atomic(path, {"pid": pid, "create_time": psutil.Process(pid).create_time(), **extra})
 
 
 def is_alive(pid: int | None, create_time: float | None, tolerance_s: float = 1.0) -> bool:
