@@ -78,7 +78,7 @@ def train_job(data: Path, work: Path, recipe: str, fold: int, epochs_cap: int) -
     x_train = np.asarray(x[train_idx], dtype=np.float32)
     t0 = time.monotonic()
     if knobs.get("mixup"):
-        history = model.fit(Mixup(x_train, onehot[train_idx], config.batch_size, knobs["mixup"], seed + fold), epochs=config.epochs, verbose=0)
+        history = model.fit(mixup_batches(x_train, onehot[train_idx], config.batch_size, knobs["mixup"], seed + fold), epochs=config.epochs, verbose=0)
     else:
         history = model.fit(x_train, onehot[train_idx], batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0)
     seconds = time.monotonic() - t0
@@ -101,34 +101,30 @@ def train_job(data: Path, work: Path, recipe: str, fold: int, epochs_cap: int) -
     np.savez(folder / "result.npz", **out)
 
 
-class Mixup:
-    """Batches of pairs of scans blended by a Beta(alpha, alpha) share, labels blended alike (a PyDataset)."""
+def mixup_batches(x: np.ndarray, y: np.ndarray, batch: int, alpha: float, seed: int):
+    """A Keras PyDataset of pairs of scans blended by a Beta(alpha, alpha) share, their labels blended alike; the
+    first scan of a pair always dominates, so its augmentation stays the main view."""
+    import keras
 
-    def __new__(cls, *args):
-        import keras
+    rng = np.random.default_rng(seed)
 
-        class _Mixup(keras.utils.PyDataset):
-            def __init__(self, x, y, batch, alpha, seed):
-                super().__init__()
-                self.x, self.y, self.batch, self.alpha = x, y, batch, alpha
-                self.rng = np.random.default_rng(seed)
-                self.order = self.rng.permutation(len(x))
+    class Batches(keras.utils.PyDataset):
+        order = rng.permutation(len(x))
 
-            def __len__(self):
-                return int(np.ceil(len(self.x) / self.batch))
+        def __len__(self):
+            return int(np.ceil(len(x) / batch))
 
-            def __getitem__(self, i):
-                idx = self.order[i * self.batch : (i + 1) * self.batch]
-                other = self.rng.permutation(idx)
-                lam = self.rng.beta(self.alpha, self.alpha, size=len(idx)).astype(np.float32)
-                lam = np.maximum(lam, 1 - lam)  # the first scan dominates: its augmentation stays the main view
-                xs = lam[:, None, None, None] * self.x[idx] + (1 - lam[:, None, None, None]) * self.x[other]
-                return xs, lam[:, None] * self.y[idx] + (1 - lam[:, None]) * self.y[other]
+        def __getitem__(self, i):
+            idx = self.order[i * batch : (i + 1) * batch]
+            other = rng.permutation(idx)
+            lam = rng.beta(alpha, alpha, size=len(idx)).astype(np.float32)
+            lam = np.maximum(lam, 1 - lam)
+            return lam[:, None, None, None] * x[idx] + (1 - lam[:, None, None, None]) * x[other], lam[:, None] * y[idx] + (1 - lam[:, None]) * y[other]
 
-            def on_epoch_end(self):
-                self.order = self.rng.permutation(len(self.x))
+        def on_epoch_end(self):
+            self.order = rng.permutation(len(x))
 
-        return _Mixup(*args)
+    return Batches()
 
 
 def orchestrate(data: Path, out: Path, deadline: float, workers: int, recipes: list[str], folds: list[int], epochs_cap: int) -> None:
