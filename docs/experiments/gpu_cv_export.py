@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.hdfs.storage import Storage
 from engine.ml.config import TrainConfig
-from engine.ml.splits import fold_indices, split_indices
+from engine.ml.splits import fold_indices, inner_split
 from engine.ml.training import read_training_data
 from engine.settings import load_settings
 
@@ -22,9 +22,8 @@ def main(dataset: str, size: int, out: str, folds: int = 5) -> None:
     tests = fold_indices(manifest, paths, y, folds, config.seed)
     arrays = {"x": x, "y": y}
     for k, test_idx in enumerate(tests):  # as engine.bench.cv.run_cv does
-        rest = np.setdiff1d(np.arange(len(y)), test_idx)
-        inner_train, inner_val = split_indices(manifest, [paths[i] for i in rest], y[rest], config.val_fraction, config.seed)
-        arrays[f"train_{k + 1}"], arrays[f"val_{k + 1}"], arrays[f"test_{k + 1}"] = rest[inner_train], rest[inner_val], test_idx
+        train_idx, val_idx = inner_split(manifest, paths, y, test_idx, config.val_fraction, config.seed)
+        arrays[f"train_{k + 1}"], arrays[f"val_{k + 1}"], arrays[f"test_{k + 1}"] = train_idx, val_idx, test_idx
     np.savez_compressed(out, **arrays)
     print({k: v.shape for k, v in arrays.items()})
 

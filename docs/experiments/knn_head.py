@@ -17,6 +17,7 @@ import numpy as np
 from engine.classes import CLASSES
 from engine.hdfs.storage import Storage
 from engine.ml.config import TrainConfig
+from engine.ml.splits import inner_split
 from engine.ml.training import read_training_data
 from engine.settings import load_settings
 
@@ -51,7 +52,8 @@ def main(folds: list[int]) -> None:
 
     from engine.ml.calibration import fit_temperature
 
-    x, y, paths, manifest = read_training_data(Storage(load_settings()), TrainConfig(dataset="kaggle-train", size=128))
+    config = TrainConfig(dataset="kaggle-train", size=128)
+    x, y, paths, manifest = read_training_data(Storage(load_settings()), config)
     totals = {"network": 0, "knn": 0, "blend": 0, "n": 0}
     for k in folds:
         folder = f"{FOLDER}/fold-{k}"
@@ -59,10 +61,9 @@ def main(folds: list[int]) -> None:
         model = keras.models.load_model(f"{folder}/checkpoint.keras")
         test_idx = arrays["test_idx"]
         y_val, y_test = arrays["y_val"], arrays["y_test"]
-        val_rows = _val_indices(arrays, y, test_idx, paths, manifest)
+        train_rows, val_rows = inner_split(manifest, paths, y, test_idx, config.val_fraction, config.seed)  # as `benchmark cv` split
+        assert (y[train_rows] == arrays["y_train"]).all() and (y[val_rows] == y_val).all()
         f_val, f_test = shipped_features(model, x[val_rows]), shipped_features(model, x[test_idx])
-        train_rows = _train_indices(y, test_idx, val_rows)
-        assert (y[train_rows] == arrays["y_train"]).all()
         memory = shipped_features(model, x[train_rows]) if READ_MEMORY else arrays["feats_train"]
         t = fit_temperature(lifted["logits_val"], y_val)
         p_val, p_test = softmax(lifted["logits_val"] / t), softmax(lifted["logits_test"] / t)
@@ -88,23 +89,6 @@ def main(folds: list[int]) -> None:
             totals[key] += value
         totals["n"] += len(y_test)
     print("all:", totals)
-
-
-def _train_indices(y: np.ndarray, test_idx: np.ndarray, val_rows: np.ndarray) -> np.ndarray:
-    """The fold's inner training scans, in the order `benchmark cv` cached their features."""
-    rest = np.setdiff1d(np.arange(len(y)), test_idx)
-    return rest[~np.isin(rest, val_rows)]
-
-
-def _val_indices(arrays, y: np.ndarray, test_idx: np.ndarray, paths: list[str], manifest) -> np.ndarray:
-    """The fold's inner-validation scans, split again exactly as `benchmark cv` did (same seed and groups)."""
-    from engine.ml.splits import split_indices
-
-    rest = np.setdiff1d(np.arange(len(y)), test_idx)
-    _, inner_val = split_indices(manifest, [paths[i] for i in rest], y[rest], 0.1, 42)
-    rows = rest[inner_val]
-    assert (y[rows] == arrays["y_val"]).all()
-    return rows
 
 
 if __name__ == "__main__":

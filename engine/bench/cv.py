@@ -54,7 +54,7 @@ def run_cv(
     from engine.bench.cv_report import fold_report, merge_folds, screen_dataset, summarise
     from engine.data.not_brain_mri import not_brain_mri
     from engine.ml.layout import layout_stats
-    from engine.ml.splits import fold_indices, split_indices
+    from engine.ml.splits import fold_indices, inner_split
     from engine.ml.training import read_training_data
 
     config.validate()
@@ -74,9 +74,7 @@ def run_cv(
     chosen = [fold - 1] if fold else range(max_folds or folds)
     for k in chosen:
         test_idx = tests[k]
-        rest = np.setdiff1d(np.arange(len(y)), test_idx)
-        inner_train, inner_val = split_indices(manifest, [paths[i] for i in rest], y[rest], config.val_fraction, config.seed)
-        train_idx, val_idx = rest[inner_train], rest[inner_val]
+        train_idx, val_idx = inner_split(manifest, paths, y, test_idx, config.val_fraction, config.seed)
         arrays = _fold_arrays(folder / f"fold-{k + 1}", config, (x, y), (train_idx, val_idx, test_idx), k, folds, on_progress)
         parts = (("train", train_idx), ("val", val_idx), ("test", test_idx))
         layouts, looked = {part: layout[idx] for part, idx in parts}, {part: looks[idx] for part, idx in parts}

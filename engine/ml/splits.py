@@ -28,3 +28,12 @@ def fold_indices(manifest, paths: list[str], labels: np.ndarray, folds: int, see
     groups = duplicates.duplicate_groups(frame)
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     return [test for _, test in splitter.split(np.zeros(len(labels)), labels, groups)]
+
+
+def inner_split(manifest, paths: list[str], labels: np.ndarray, test_idx: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A cross-validation fold's inner training and validation scans: everything outside ``test_idx`` split as
+    `split_indices` splits a dataset. Indices into ``labels``; one place, so an experiment re-deriving a fold's
+    splits gets exactly those `benchmark cv` trained on."""
+    rest = np.setdiff1d(np.arange(len(labels)), test_idx)
+    inner_train, inner_val = split_indices(manifest, [paths[i] for i in rest], labels[rest], val_fraction, seed)
+    return rest[inner_train], rest[inner_val]

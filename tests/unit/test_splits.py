@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.ml.splits import fold_indices, split_indices
+from engine.ml.splits import fold_indices, inner_split, split_indices
 
 
 def _manifest(n: int, seed: int = 0) -> tuple[pd.DataFrame, list[str], np.ndarray]:
@@ -36,3 +36,14 @@ def test_folds_cover_every_scan_once():
     folds = fold_indices(manifest, paths, labels, 5, seed=42)
     assert sorted(np.concatenate(folds).tolist()) == list(range(400))
     assert all(abs(len(f) - 80) <= 4 for f in folds)
+
+
+def test_a_folds_inner_split_partitions_the_rest_of_the_scans_as_a_split_of_them_would():
+    manifest, paths, labels = _manifest(400)
+    test = fold_indices(manifest, paths, labels, 5, seed=42)[2]
+    train, val = inner_split(manifest, paths, labels, test, 0.1, seed=42)
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(400))
+    rest = np.setdiff1d(np.arange(400), test)
+    own_train, own_val = split_indices(manifest, [paths[i] for i in rest], labels[rest], 0.1, seed=42)
+    assert (train == rest[own_train]).all() and (val == rest[own_val]).all()
+    assert len(val) / len(rest) == pytest.approx(0.1, abs=0.02)
