@@ -281,10 +281,18 @@ def attach_to_card(settings: Settings, storage: Storage, model_id: str) -> dict:
 
     folder = registry.fetch(settings, storage, registry.check_model_id(model_id))
     card = registry.read_card(folder)
-    dataset, size = card["training"]["dataset"], int(card["input"]["size"])
-    found = [r for r in saved_results(settings, storage) if r.get("dataset") == dataset and r["recipe"]["size"] == size]
+    dataset, size, epochs = card["training"]["dataset"], int(card["input"]["size"]), card["training"].get("epochs")
+    # Only the model's own recipe: a cross-validation of another (a longer schedule being measured) says nothing of it.
+    found = [
+        r
+        for r in saved_results(settings, storage)
+        if r.get("dataset") == dataset and r["recipe"]["size"] == size and (epochs is None or r["recipe"].get("epochs") == epochs)
+    ]
     if not found:
-        raise NotFoundError(f"No cross-validation of {dataset} at {size} px yet; run `python -m engine benchmark cv {dataset} --size {size}` first.")
+        raise NotFoundError(
+            f"No cross-validation of {dataset} at {size} px{f' and {epochs} epochs' if epochs else ''} yet; "
+            f"run `python -m engine benchmark cv {dataset} --size {size}{f' --epochs {epochs}' if epochs else ''}` first."
+        )
     card["cross_validation"] = summarise_cv(found[0], flip=bool(card["input"].get("test_time_flip")))
     registry.write_card(storage, folder, card)
     return card["cross_validation"]
