@@ -16,16 +16,13 @@ and the fold models of the most accurate shippable recipe that all folds finishe
 
 from __future__ import annotations
 
-import argparse
 import json
-import lzma
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import gpu_jobs  # docs/experiments/gpu_jobs.py, beside this script
 import numpy as np
 
 RECIPES = {
@@ -37,15 +34,6 @@ RECIPES = {
     "mixup60": {"epochs": 60, "mixup": 0.2},
     "width1.5-epochs60": {"width": 1.5, "epochs": 60},
 }
-SHAPE = (5708, 128, 128, 1)
-
-
-def load_x(data: Path) -> np.ndarray:
-    cache = Path("/dev/shm/cv-x.npy") if Path("/dev/shm").is_dir() else data / "x.npy"
-    if not cache.exists():
-        raw = lzma.decompress((data / "x-5708x128x128.u8.xz").read_bytes())
-        np.save(cache, np.frombuffer(raw, np.uint8).reshape(SHAPE))
-    return np.load(cache, mmap_mode="r")
 
 
 def train_job(data: Path, work: Path, recipe: str, fold: int, epochs_cap: int) -> None:
@@ -61,7 +49,7 @@ def train_job(data: Path, work: Path, recipe: str, fold: int, epochs_cap: int) -
     config = TrainConfig(dataset="cv", epochs=min(knobs.get("epochs", 30), epochs_cap or 10**6)).validate()
     seed = config.seed + knobs.get("seed_offset", 0)
     splits = np.load(data / "splits.npz")
-    x, y = load_x(data), splits["y"]
+    x, y = gpu_jobs.load_x(data), splits["y"]
     train_idx, val_idx, test_idx = (splits[f"{part}_{fold}"] for part in ("train", "val", "test"))
     if epochs_cap:  # a smoke test: a few scans only
         train_idx, val_idx, test_idx = train_idx[:96], val_idx[:32], test_idx[:32]
@@ -127,51 +115,9 @@ def mixup_batches(x: np.ndarray, y: np.ndarray, batch: int, alpha: float, seed: 
     return Batches()
 
 
-def orchestrate(data: Path, out: Path, deadline: float, workers: int, recipes: list[str], folds: list[int], epochs_cap: int) -> None:
-    start = time.monotonic()
-    work = Path("/tmp/gpu-cv")
-    work.mkdir(parents=True, exist_ok=True)
-    load_x(data)  # decompress once, before the workers
-    log = open(out / "log.txt", "a")
-    queue = [(r, k) for k in folds for r in recipes]
-    running: dict = {}
-    done, failed = [], []
-
-    def say(text: str) -> None:
-        log.write(f"{time.monotonic() - start:7.1f}s {text}\n")
-        log.flush()
-        print(text, flush=True)
-
-    say(f"{len(queue)} jobs, {workers} at a time, deadline {deadline:.0f} s")
-    while queue or running:
-        for job, proc in list(running.items()):
-            if proc.poll() is not None:
-                (done if proc.returncode == 0 else failed).append(job)
-                say(f"{job} {'done' if proc.returncode == 0 else f'FAILED rc={proc.returncode}'}")
-                del running[job]
-        elapsed = time.monotonic() - start
-        if elapsed > deadline:
-            for job, proc in running.items():
-                proc.kill()
-                say(f"{job} killed at the deadline")
-            break
-        while queue and len(running) < workers:
-            job = queue.pop(0)
-            env = {**os.environ, "OMP_NUM_THREADS": "1", "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "torch")}
-            cmd = [sys.executable, __file__, str(data), str(out), "--job", job[0], str(job[1]), "--epochs-cap", str(epochs_cap)]
-            running[job] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        time.sleep(2)
-    say(f"done {len(done)}, failed {len(failed)}, not started {len(queue)}")
-    pack(work, out, say)
-
-
 def pack(work: Path, out: Path, say) -> None:
-    arrays, summary = {}, {}
-    for result in sorted(work.glob("*/fold-*/result.npz")):
-        recipe, fold = result.parent.parent.name, result.parent.name
-        for key, value in np.load(result).items():
-            arrays[f"{recipe}/{fold}/{key}"] = value
-    np.savez_compressed(out / "results.npz", **arrays)
+    gpu_jobs.pack_results(work, out)
+    summary = {}
     for recipe_dir in sorted(p for p in work.iterdir() if p.is_dir()):
         folds = sorted(recipe_dir.glob("fold-*/result.npz"))
         rows = {f.parent.name: np.load(f) for f in folds}
@@ -196,24 +142,17 @@ def pack(work: Path, out: Path, say) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("data", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--deadline", type=float, default=480)
-    parser.add_argument("--workers", type=int, default=12)
-    parser.add_argument("--recipes", default=",".join(RECIPES))
-    parser.add_argument("--folds", default="1,2,3,4,5")
-    parser.add_argument("--epochs-cap", type=int, default=0, help="a smoke test: at most this many epochs, a few scans")
-    parser.add_argument("--job", nargs=2)
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = gpu_jobs.arguments(RECIPES, deadline=480, workers=12)
+    work = Path("/tmp/gpu-cv")
     if args.job:
         import torch
 
         torch.set_num_threads(1)
-        train_job(args.data, Path("/tmp/gpu-cv"), args.job[0], int(args.job[1]), args.epochs_cap)
-    else:
-        orchestrate(args.data, args.out, args.deadline, args.workers, args.recipes.split(","), [int(k) for k in args.folds.split(",")], args.epochs_cap)
+        train_job(args.data, work, args.job[0], int(args.job[1]), args.epochs_cap)
+    else:  # fold by fold: at the deadline every recipe has the same folds done, so the comparison stays paired
+        say = gpu_jobs.run_jobs(__file__, args, [(r, k) for k in args.folds for r in args.recipes], {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "torch")})
+        work.mkdir(parents=True, exist_ok=True)
+        pack(work, args.out, say)
 
 
 if __name__ == "__main__":

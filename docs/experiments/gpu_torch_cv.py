@@ -19,15 +19,11 @@ and as the shipped model reads (in a thin black rim, averaged with the mirror im
 
 from __future__ import annotations
 
-import argparse
-import lzma
 import math
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import gpu_jobs  # docs/experiments/gpu_jobs.py, beside this script
 import numpy as np
 
 # Knobs over the shipped recipe (30 epochs, width 1, batch 32, AdamW 2e-3 with 2 warm-up epochs then cosine to 1%,
@@ -42,17 +38,8 @@ RECIPES = {
     "width1.5-epochs60-seed2": {"width": 1.5, "epochs": 60, "seed_offset": 100},
     "base-seed2": {"seed_offset": 100},  # the noise floor of a paired comparison; with base, an ensemble of two
 }
-SHAPE = (5708, 128, 128, 1)
 BATCH, PEAK_LR, WARMUP_EPOCHS, WEIGHT_DECAY, SMOOTHING, SEED = 32, 2e-3, 2, 1e-4, 0.05, 42
 RIM_SCALE = 0.94  # engine.ml.test_time.RIM_SCALE
-
-
-def load_x(data: Path) -> np.ndarray:
-    cache = Path("/dev/shm/cv-x.npy") if Path("/dev/shm").is_dir() else data / "x.npy"
-    if not cache.exists():
-        raw = lzma.decompress((data / "x-5708x128x128.u8.xz").read_bytes())
-        np.save(cache, np.frombuffer(raw, np.uint8).reshape(SHAPE))
-    return np.load(cache, mmap_mode="r")
 
 
 def compact(width: float):
@@ -138,7 +125,7 @@ def train_job(data: Path, work: Path, recipe: str, fold: int, epochs_cap: int) -
     epochs = knobs.get("epochs", 30)
     if epochs_cap:  # a smoke test: every tenth scan (the indices are sorted, and so by class)
         train_idx, val_idx, test_idx, epochs = train_idx[::10], val_idx[::10], test_idx[::10], min(epochs, epochs_cap)
-    x = torch.from_numpy(np.array(load_x(data))).to(dev).permute(0, 3, 1, 2)  # uint8 (n, 1, h, w)
+    x = torch.from_numpy(np.array(gpu_jobs.load_x(data))).to(dev).permute(0, 3, 1, 2)  # uint8 (n, 1, h, w)
     y = torch.from_numpy(y_all).to(dev)
     model = compact(knobs.get("width", 1.0)).to(dev).to(memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(model.parameters(), lr=PEAK_LR, weight_decay=WEIGHT_DECAY, eps=1e-7, fused=dev.type == "cuda")
@@ -198,46 +185,9 @@ def train_job(data: Path, work: Path, recipe: str, fold: int, epochs_cap: int) -
     print(f"{recipe} fold {fold} done: {seconds:.0f} s, {out['ms_per_step']:.1f} ms a step, {errors}/{len(test_idx)} errors read as shipped", flush=True)
 
 
-def orchestrate(data: Path, out: Path, deadline: float, workers: int, recipes: list[str], folds: list[int], epochs_cap: int) -> None:
-    start = time.monotonic()
-    work = Path("/tmp/gpu-torch-cv")
-    work.mkdir(parents=True, exist_ok=True)
-    load_x(data)  # decompress once, before the workers
-    log = open(out / "log.txt", "a")
-    queue = [(r, k) for r in recipes for k in folds]  # recipe by recipe: the first recipes get all five folds
-    running: dict = {}
-    done, failed = [], []
-
-    def say(text: str) -> None:
-        log.write(f"{time.monotonic() - start:7.1f}s {text}\n")
-        log.flush()
-        print(text, flush=True)
-
-    say(f"{len(queue)} jobs, {workers} at a time, deadline {deadline:.0f} s")
-    while queue or running:
-        for job, proc in list(running.items()):
-            if proc.poll() is not None:
-                (done if proc.returncode == 0 else failed).append(job)
-                if proc.returncode:
-                    say(f"{job} FAILED rc={proc.returncode}")
-                del running[job]
-        if time.monotonic() - start > deadline:
-            for job, proc in running.items():
-                proc.kill()
-                say(f"{job} killed at the deadline")
-            break
-        while queue and len(running) < workers:
-            job = queue.pop(0)
-            env = {**os.environ, "OMP_NUM_THREADS": "1"}
-            cmd = [sys.executable, __file__, str(data), str(out), "--job", job[0], str(job[1]), "--epochs-cap", str(epochs_cap)]
-            running[job] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        time.sleep(1)
-    say(f"done {len(done)}, failed {len(failed)}, not started {len(queue)}")
-    arrays = {}
-    for result in sorted(work.glob("*/fold-*/result.npz")):
-        for key, value in np.load(result).items():
-            arrays[f"{result.parent.parent.name}/{result.parent.name}/{key}"] = value
-    np.savez_compressed(out / "results.npz", **arrays)
+def pack(work: Path, out: Path, recipes: list[str], say) -> None:
+    """Every job's result into OUT/results.npz (keys RECIPE/fold-K/NAME), and each recipe's errors into the log."""
+    gpu_jobs.pack_results(work, out)
     for recipe in recipes:
         rows = sorted(work.glob(f"{recipe}/fold-*/result.npz"))
         if rows:
@@ -248,25 +198,17 @@ def orchestrate(data: Path, out: Path, deadline: float, workers: int, recipes: l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("data", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--deadline", type=float, default=460)
-    parser.add_argument("--workers", type=int, default=14)
-    parser.add_argument("--recipes", default=",".join(RECIPES))
-    parser.add_argument("--folds", default="1,2,3,4,5")
-    parser.add_argument("--epochs-cap", type=int, default=0, help="a smoke test: at most this many epochs, a few scans")
-    parser.add_argument("--job", nargs=2)
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = gpu_jobs.arguments(RECIPES, deadline=460, workers=14)
+    work = Path("/tmp/gpu-torch-cv")
     if args.job:
         import torch
 
         torch.set_num_threads(1)
         torch.backends.cudnn.benchmark = True
-        train_job(args.data, Path("/tmp/gpu-torch-cv"), args.job[0], int(args.job[1]), args.epochs_cap)
-    else:
-        orchestrate(args.data, args.out, args.deadline, args.workers, args.recipes.split(","), [int(k) for k in args.folds.split(",")], args.epochs_cap)
+        train_job(args.data, work, args.job[0], int(args.job[1]), args.epochs_cap)
+    else:  # recipe by recipe: at the deadline the first recipes have all five folds
+        say = gpu_jobs.run_jobs(__file__, args, [(r, k) for r in args.recipes for k in args.folds])
+        pack(work, args.out, args.recipes, say)
 
 
 if __name__ == "__main__":
