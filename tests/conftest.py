@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from engine.settings import load_settings
+from tests.e2e.browser import free_port  # noqa: F401 (the integration tests import it from here)
 
 USER_SETTINGS = load_settings()  # the user's, read before the suite's own take over
 TEST_RUN_DIR = Path(tempfile.mkdtemp(prefix="mri-tests-"))
@@ -136,12 +136,6 @@ def spark(hdfs_cluster):
     from engine.spark.session import create_session
 
     return create_session(hdfs_cluster, app_name="tests", master="local[2]")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(predicate, timeout, what):

@@ -15,6 +15,14 @@ st.caption(
 )
 
 
+def cv_accuracy(card: dict) -> str:
+    """The cross-validated accuracy sentence of a card that has one (`models cv`), else nothing."""
+    cv = card.get("cross_validation")
+    if not cv:
+        return ""
+    return f"Cross-validated accuracy {cv['accuracy']:.2%} ({cv['folds_done']} of {cv['folds']} folds, {cv['n']:,} scans, lowest recall {cv['lowest_recall']:.1%} {cv['lowest_recall_class']}). "
+
+
 def promote(model_id: str) -> None:
     with guarded(f"promote {model_id}"):
         registry.promote(state.settings(), state.storage(), model_id)
@@ -36,7 +44,10 @@ table = pd.DataFrame(
             "model": c["model_id"],
             "source": c["source"],
             "architecture": c["architecture"],
-            "validation accuracy": round(c["validation"]["accuracy"], 4),
+            # cross-validated first: the validation split chose the model, so its accuracy is an upper bound
+            "accuracy (cross-validated)": round(c["cross_validation"]["accuracy"], 4) if c.get("cross_validation") else None,
+            "lowest recall (cross-validated)": round(c["cross_validation"]["lowest_recall"], 4) if c.get("cross_validation") else None,
+            "validation split accuracy": round(c["validation"]["accuracy"], 4),
             "macro F1": round(c["validation"]["macro_f1"], 4),
             "glioma recall": round(c["validation"]["per_class"]["glioma"]["recall"], 4),
             "ECE": round(c["validation"]["ece"], 4),
@@ -58,7 +69,8 @@ for col, model_id in zip(cols, chosen):
         st.caption(
             f"{card['architecture']}, {card['parameters']:,} parameters, trained on {card['training']['dataset']} "
             f"({card['training']['mode']}, {card['training']['epochs']} epochs, {card['training']['seconds']:.0f} s). "
-            f"Accuracy {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}), "
+            + cv_accuracy(card)
+            + f"On its validation split {v['accuracy']:.2%} (95% CI {v['accuracy_ci95'][0]:.1%}–{v['accuracy_ci95'][1]:.1%}; the split that chose it), "
             f"temperature {card['temperature']:.2f}." + (f" Adapted from {card['init_from']}." if card.get("init_from") else "")
         )
         st.plotly_chart(charts_ml.confusion(v["confusion_matrix"], v["classes"]), width="stretch", key=f"cm-{model_id}")

@@ -134,3 +134,17 @@ def test_models_page_sets_the_datasets_head_ct_slices_apart_from_real_scans(app)
     metric = next(m for m in app.metric if m.label == "Real brain MRI refused")
     assert "head CT slices" in metric.help and "rightly" in metric.help
     assert any("not brain MRI in the fold, refused" in df.value.columns for df in app.dataframe)
+
+
+def test_models_and_overview_headline_the_cross_validated_accuracy(app):
+    """The shipped card's cross-validated accuracy leads; the validation split's (which chose the model) is named so."""
+    app.run()
+    default = next(m for m in app.metric if m.label == "Default model")
+    assert default.value == "98.3%" and "cross-validated" in default.help and "upper bound" in default.help
+    app.switch_page("views/models.py")
+    app.run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    shipped = table[table["source"] == "shipped"].iloc[0]
+    assert shipped["accuracy (cross-validated)"] == 0.9832 and "validation split accuracy" in table.columns
+    assert any("Cross-validated accuracy 98.32%" in c.value and "the split that chose it" in c.value for c in app.caption)
