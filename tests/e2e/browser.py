@@ -11,12 +11,14 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 import requests
 
 from engine.settings import REPO_ROOT
+from tests.images import sample_files
 
 
 def free_port() -> int:
@@ -110,3 +112,18 @@ def wait_for_text(page, text: str, timeout_s: float) -> str:
         if time.monotonic() > deadline:
             raise AssertionError(f"{text!r} did not appear within {timeout_s:.0f} s; the page says:\n{body[-1500:]}")
         page.wait_for_timeout(500)
+
+
+def validate_sample_zip(page, url: str, folder: Path, per_class: int, timeout_s: float) -> str:
+    """On the Validate page, upload a zip of class folders (``per_class`` sample scans each), validate it as a job,
+    and wait for its report; the page's text."""
+    scans = folder / "hospital-scans.zip"
+    with zipfile.ZipFile(scans, "w") as z:
+        for cls in ("glioma", "meningioma", "notumor", "pituitary"):
+            for path in sample_files(cls, per_class):
+                z.write(path, f"{cls}/{path.name}")
+    page.goto(f"{url}/validate")
+    settle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(scans))
+    page.get_by_role("button", name="Validate on the zip").click()
+    return wait_for_text(page, "Report (PDF)", timeout_s)

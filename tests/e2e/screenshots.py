@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 from PIL import Image
 
 from engine.settings import REPO_ROOT
-from tests.e2e.browser import CHROMIUM_FLAGS, chromium_path, free_port, launch_dashboard, settle, stop_dashboard, wait_for_text, wait_healthy
+from tests.e2e.browser import (
+    CHROMIUM_FLAGS,
+    chromium_path,
+    free_port,
+    launch_dashboard,
+    settle,
+    stop_dashboard,
+    validate_sample_zip,
+    wait_for_text,
+    wait_healthy,
+)
 from tests.images import sample_files
 
 OUT = REPO_ROOT / "assets" / "screenshots"
@@ -62,17 +71,8 @@ def models(page, url: str, work: Path) -> None:
 
 def validate(page, url: str, work: Path) -> None:
     """A zip of class folders (six sample scans of each class) validated as a job; the report."""
-    scans = work / "hospital-scans.zip"
-    with zipfile.ZipFile(scans, "w") as z:
-        for cls in ("glioma", "meningioma", "notumor", "pituitary"):
-            for path in sample_files(cls, 6):
-                z.write(path, f"{cls}/{path.name}")
     page.set_viewport_size({"width": 1400, "height": 1700})
-    page.goto(f"{url}/validate")
-    settle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(scans))
-    page.get_by_role("button", name="Validate on the zip").click()
-    wait_for_text(page, "Report (PDF)", 300)
+    validate_sample_zip(page, url, work, 6, 300)
     page.locator(".js-plotly-plot").nth(1).wait_for(state="attached", timeout=60_000)
     settle(page)
     page.wait_for_timeout(2500)

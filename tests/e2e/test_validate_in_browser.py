@@ -1,13 +1,10 @@
 """A hospital validates the default model on its own labelled scans from the browser: a zip of class folders in,
 figures per class with refused and flagged counts, the scans to review, and the exports out."""
 
-import zipfile
-
 import pytest
 
 from engine.ml import registry
-from tests.e2e.conftest import settle, wait_for_text
-from tests.images import sample_files
+from tests.e2e.browser import validate_sample_zip
 
 
 @pytest.fixture(autouse=True)
@@ -17,17 +14,8 @@ def needs_a_model(settings):
 
 
 def test_validate_a_zip_of_class_folders(page, dashboard_url, artifacts, tmp_path, settings):
-    scans = tmp_path / "hospital-scans.zip"
-    with zipfile.ZipFile(scans, "w") as z:
-        for cls in ("glioma", "meningioma", "notumor", "pituitary"):
-            for path in sample_files(cls, 4):
-                z.write(path, f"{cls}/{path.name}")
     page.set_viewport_size({"width": 1400, "height": 2600})
-    page.goto(f"{dashboard_url}/validate")
-    settle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(scans))
-    page.get_by_role("button", name="Validate on the zip").click()
-    body = wait_for_text(page, "Report (PDF)", 180)
+    body = validate_sample_zip(page, dashboard_url, tmp_path, 4, 180)
     assert "Accuracy of the answers" in body and "Flagged for review" in body
     assert page.locator('[data-testid="stDataFrame"]').count() == 1, "the per-class table"
     # plotly draws after the text arrives, later still on a loaded machine: wait for the second chart
