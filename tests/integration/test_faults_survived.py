@@ -30,17 +30,26 @@ def dataset(storage):
         yield name
 
 
+def wait_fully_replicated(settings) -> None:
+    """Every DataNode live and every block at its replication before a fault: a file read or closed while the
+    cluster is still taking back a stopped DataNode can find no live replica (CI of 2026-12-04 23:29: the
+    manifest of this module's dataset, read by the two worker-kill tests right after the DataNode test)."""
+    if not settings.hdfs_managed:
+        return
+    wait_for(
+        lambda: (s := probes.replication_state(settings))["live_datanodes"] == settings.datanodes and s["under_replicated"] == 0 and s["missing"] == 0,
+        180,
+        "HDFS to be fully replicated before the fault",
+    )
+
+
 def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, dataset):
     if not settings.hdfs_managed:
         pytest.skip("needs the local cluster this engine manages")
     # HDFS keeps data through a lost DataNode once every block has its replicas. A file closed seconds ago, while
     # the cluster was still taking back the DataNodes an earlier test stopped, can hold a block with one replica
     # (CI of stop 24: that block sat on the victim), so the test starts from a fully replicated cluster.
-    wait_for(
-        lambda: (s := probes.replication_state(settings))["live_datanodes"] == settings.datanodes and s["under_replicated"] == 0 and s["missing"] == 0,
-        180,
-        "HDFS to be fully replicated before the fault",
-    )
+    wait_fully_replicated(settings)
     job = jobs.submit_job(settings, ["preprocess", dataset, "--size", "64", "--workers", "2"], title="fault: DataNode stop")
     victim = "datanode2"
     try:
@@ -67,6 +76,7 @@ def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, da
 
 
 def test_killed_python_worker_is_retried_and_output_is_complete(settings, storage, dataset, tmp_path):
+    wait_fully_replicated(settings)
     flag = tmp_path / "killed-once"
     env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
     proc = subprocess.run(
@@ -88,6 +98,7 @@ def test_killed_python_worker_is_retried_and_output_is_complete(settings, storag
 
 
 def test_training_worker_killed_mid_epoch_is_retried(settings, storage, dataset, tmp_path):
+    wait_fully_replicated(settings)
     from engine.data.preprocess import prepared_dir, preprocess_dataset
     from engine.ml import registry
 
