@@ -149,6 +149,23 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def cluster_settled(settings) -> bool:
+    """Every DataNode live and not stale, every block at its replication, and no ordered copy still pending
+    (a block waiting on a re-replication is not counted as under-replicated)."""
+    from engine.hdfs import probes
+
+    s = probes.replication_state(settings)
+    live = s["live_datanodes"] == settings.datanodes and s["stale_datanodes"] == 0
+    return live and s["under_replicated"] == 0 and s["pending_replication"] == 0 and s["missing"] == 0
+
+
+def wait_cluster_settled(settings, timeout_s: float = 180) -> None:
+    """Wait for :func:`cluster_settled` before a fault: a file written or read while the cluster is still taking
+    back a DataNode an earlier test stopped can have its only replica on the node the fault then stops."""
+    if settings.hdfs_managed:
+        wait_for(lambda: cluster_settled(settings), timeout_s, "every DataNode live and every block fully replicated")
+
+
 @contextlib.contextmanager
 def sample_dataset(storage, name: str):
     """The shipped 40-scan sample ingested as dataset ``name`` for the duration of the block."""

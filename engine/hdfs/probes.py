@@ -121,6 +121,7 @@ def replication_state(settings: Settings) -> dict:
         "corrupt": state.get("CorruptBlocks", 0),
         "live_datanodes": state.get("NumLiveDataNodes"),
         "dead_datanodes": state.get("NumDeadDataNodes"),
+        "stale_datanodes": state.get("StaleDataNodes", 0),
         "blocks": state.get("BlocksTotal"),
         "files": state.get("FilesTotal"),
     }

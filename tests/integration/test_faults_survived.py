@@ -15,32 +15,23 @@ from engine.data.executor import FAULT_KILL_WORKER_ONCE
 from engine.data.ingest import ingest_dataset
 from engine.data.preprocess import read_prepared
 from engine.errors import StorageError
-from engine.hdfs import cluster, probes
+from engine.hdfs import cluster
 from engine.jobs import store as jobs
 from engine.settings import REPO_ROOT
-from tests.conftest import sample_dataset, sequential_pixels, wait_for
+from tests.conftest import sample_dataset, sequential_pixels, wait_cluster_settled, wait_for
 from tests.images import SAMPLE
 
 DATASET = "t-faults"
 
 
 @pytest.fixture(scope="module")
-def dataset(storage):
+def dataset(settings, storage):
+    # Written only once the cluster has taken back the DataNodes earlier tests stopped, so that every block of
+    # it gets its replicas when written (CI of 2026-12-05 00:01: a block written 9 s after a restart got one).
+    wait_cluster_settled(settings)
     with sample_dataset(storage, DATASET) as name:
+        wait_cluster_settled(settings)
         yield name
-
-
-def wait_fully_replicated(settings) -> None:
-    """Every DataNode live and every block at its replication before a fault: a file read or closed while the
-    cluster is still taking back a stopped DataNode can find no live replica (CI of 2026-12-04 23:29: the
-    manifest of this module's dataset, read by the two worker-kill tests right after the DataNode test)."""
-    if not settings.hdfs_managed:
-        return
-    wait_for(
-        lambda: (s := probes.replication_state(settings))["live_datanodes"] == settings.datanodes and s["under_replicated"] == 0 and s["missing"] == 0,
-        180,
-        "HDFS to be fully replicated before the fault",
-    )
 
 
 def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, dataset):
@@ -49,7 +40,7 @@ def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, da
     # HDFS keeps data through a lost DataNode once every block has its replicas. A file closed seconds ago, while
     # the cluster was still taking back the DataNodes an earlier test stopped, can hold a block with one replica
     # (CI of stop 24: that block sat on the victim), so the test starts from a fully replicated cluster.
-    wait_fully_replicated(settings)
+    wait_cluster_settled(settings)
     job = jobs.submit_job(settings, ["preprocess", dataset, "--size", "64", "--workers", "2"], title="fault: DataNode stop")
     victim = "datanode2"
     try:
@@ -68,15 +59,11 @@ def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, da
         cluster.start_daemon(settings, victim)
         cluster.wait_until_ready(settings, timeout_s=120)
     # Back with its old replicas, the cluster heals: nothing missing, nothing under-replicated.
-    wait_for(
-        lambda: (s := probes.replication_state(settings))["live_datanodes"] == settings.datanodes and s["under_replicated"] == 0 and s["missing"] == 0,
-        120,
-        "HDFS to be fully replicated again",
-    )
+    wait_cluster_settled(settings, timeout_s=120)
 
 
 def test_killed_python_worker_is_retried_and_output_is_complete(settings, storage, dataset, tmp_path):
-    wait_fully_replicated(settings)
+    wait_cluster_settled(settings)
     flag = tmp_path / "killed-once"
     env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
     proc = subprocess.run(
@@ -98,7 +85,7 @@ def test_killed_python_worker_is_retried_and_output_is_complete(settings, storag
 
 
 def test_training_worker_killed_mid_epoch_is_retried(settings, storage, dataset, tmp_path):
-    wait_fully_replicated(settings)
+    wait_cluster_settled(settings)
     from engine.data.preprocess import prepared_dir, preprocess_dataset
     from engine.ml import registry
 

@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import ClusterError
 from engine.hdfs import cluster, daemons, probes
-from tests.conftest import wait_for
+from tests.conftest import cluster_settled, wait_for
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def managed(hdfs_cluster):
 def all_heard_from(settings) -> bool:
     nodes = probes.cluster_status(settings)["datanodes"]
     fresh = [d for d in nodes if d["live"] and (d.get("last_contact_s") or 0) <= 2]
-    return len(fresh) == settings.datanodes and probes.replication_state(settings)["under_replicated"] == 0
+    return len(fresh) == settings.datanodes and cluster_settled(settings)
 
 
 def test_datanodes_register_under_their_own_addresses_and_racks(managed):
