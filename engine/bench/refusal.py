@@ -73,19 +73,28 @@ def _shipped_check_rows(clf, x: np.ndarray, all_paths: list[str], val_paths: set
     return check_rows(features_of(clf.loaded.model), x[~is_val], x[is_val], not_mri=(nm[~is_val], nm[is_val]), in_threshold=half)
 
 
+def _refits(rows: dict, leave_outs: list[dict]) -> list[dict]:
+    """The brain-MRI check refitted once per leave-out (:func:`fit_from_rows`'s keywords), on every core: the
+    fits are independent and each runs on one thread."""
+    from joblib import Parallel, delayed
+
+    from engine.ml.mri_check import fit_from_rows
+
+    return Parallel(n_jobs=-1)(delayed(fit_from_rows)(rows, **kw) for kw in leave_outs)
+
+
 def _left_out(clf, uploads: list[dict], rows: dict) -> dict:
     """Each group of grey negatives judged by a check refitted without any image of that group: what a kind of
     image the check never saw meets (the whole gate, not the check alone)."""
     from engine.data.negatives import GROUPS
-    from engine.ml.mri_check import fit_from_rows
 
     base, out = clf.ood, {}
+    groups = {key: mine for key, group in GROUPS.items() if (mine := [u for u in uploads if u["grey"] and u["group"] == group])}
+    checks = _refits(rows, [{"leave_out_group": key} for key in groups])
     try:
-        for key, group in GROUPS.items():
-            mine = [u for u in uploads if u["grey"] and u["group"] == group]
-            if mine:
-                clf.ood = {**base, "mri_check": fit_from_rows(rows, leave_out_group=key)}
-                out.update(_by_group(mine, clf.classify([(u["name"], u["data"]) for u in mine])))
+        for mine, check in zip(groups.values(), checks):
+            clf.ood = {**base, "mri_check": check}
+            out.update(_by_group(mine, clf.classify([(u["name"], u["data"]) for u in mine])))
     finally:
         clf.ood = base
     return out
@@ -96,15 +105,16 @@ def _source_left_out(clf, uploads: list[dict], rows: dict, groups: tuple[str, ..
     of its kind stay): what a new image of a kind the check knows meets, the case the clinic sees most. Returns
     (per group, per source)."""
     from engine.data.negatives import GROUPS
-    from engine.ml.mri_check import fit_from_rows
 
     wanted = {GROUPS[g] for g in groups}
     base, answers, names = clf.ood, [], []
     mine = [u for u in uploads if u["grey"] and u["group"] in wanted]
+    sources = sorted({u["source"] for u in mine})
+    checks = _refits(rows, [{"leave_out": source} for source in sources])
     try:
-        for source in sorted({u["source"] for u in mine}):
+        for source, check in zip(sources, checks):
             of_source = [u for u in mine if u["source"] == source]
-            clf.ood = {**base, "mri_check": fit_from_rows(rows, leave_out=source)}
+            clf.ood = {**base, "mri_check": check}
             answers += clf.classify([(u["name"], u["data"]) for u in of_source])
             names += of_source
     finally:

@@ -98,7 +98,12 @@ def inputs(feats: np.ndarray, x: np.ndarray) -> np.ndarray:
 def fit_network(pos: np.ndarray, neg: np.ndarray, seed: int = 0, members: int = CHECK_MEMBERS) -> dict:
     """``members`` networks of consecutive seeds whose log-odds :func:`scores` averages. Stored as plain arrays
     (JSON, no pickle): positive score = brain MRI."""
-    return {"members": [_fit_member(pos, neg, seed + i) for i in range(members)]}
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: the matrices are small, and two threads handing each tiny product back and forth made a fit
+    # 1.5-4x slower on 2 cores (the refusal benchmark refits this 46 times).
+    with threadpool_limits(limits=1):
+        return {"members": [_fit_member(pos, neg, seed + i) for i in range(members)]}
 
 
 def _fit_member(pos: np.ndarray, neg: np.ndarray, seed: int) -> dict:
