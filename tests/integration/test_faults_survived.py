@@ -34,6 +34,18 @@ def dataset(settings, storage):
         yield name
 
 
+def run_killing_one_worker(argv: list[str], tmp_path, timeout_s: int) -> subprocess.CompletedProcess:
+    """``python -m engine ARGV`` with one Spark Python worker killed by SIGKILL mid-task; asserts that it ran to
+    the end, that the kill happened, and that Spark saw the lost task and retried it."""
+    flag = tmp_path / "killed-once"
+    env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
+    proc = subprocess.run([sys.executable, "-m", "engine", *argv], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert flag.exists()
+    assert "Lost task" in proc.stderr or "exited unexpectedly" in proc.stderr
+    return proc
+
+
 def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, dataset):
     if not settings.hdfs_managed:
         pytest.skip("needs the local cluster this engine manages")
@@ -64,19 +76,8 @@ def test_datanode_stopped_during_a_spark_job_loses_nothing(settings, storage, da
 
 def test_killed_python_worker_is_retried_and_output_is_complete(settings, storage, dataset, tmp_path):
     wait_cluster_settled(settings)
-    flag = tmp_path / "killed-once"
-    env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "engine", "preprocess", dataset, "--size", "48", "--workers", "2", "--json"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert flag.exists()  # a Python worker really died by SIGKILL mid-task
-    assert "Lost task" in proc.stderr or "exited unexpectedly" in proc.stderr  # and Spark saw it and retried
+    # a Python worker really dies by SIGKILL mid-task, and Spark sees it and retries
+    proc = run_killing_one_worker(["preprocess", dataset, "--size", "48", "--workers", "2", "--json"], tmp_path, timeout_s=300)
     result = json.loads(proc.stdout)
     assert result["images"] == 40 and result["failed"] == []
     x, _, paths = read_prepared(storage, dataset, 48)
@@ -91,36 +92,9 @@ def test_training_worker_killed_mid_epoch_is_retried(settings, storage, dataset,
 
     if not storage.exists(prepared_dir(dataset, 48)):
         preprocess_dataset(settings, storage, dataset, size=48, workers=2)
-    flag = tmp_path / "killed-once"
-    env = {**os.environ, FAULT_KILL_WORKER_ONCE: str(flag)}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engine",
-            "train",
-            dataset,
-            "--mode",
-            "synchronous",
-            "--workers",
-            "2",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "4",
-            "--size",
-            "48",
-            "--json",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert flag.exists()  # an Elephas worker really died by SIGKILL in the middle of an epoch
-    assert "Lost task" in proc.stderr or "exited unexpectedly" in proc.stderr  # and Spark retried its task
+    # an Elephas worker really dies by SIGKILL in the middle of an epoch, and Spark retries its task
+    argv = ["train", dataset, "--mode", "synchronous", "--workers", "2", "--epochs", "2", "--batch-size", "4", "--size", "48", "--json"]
+    proc = run_killing_one_worker(argv, tmp_path, timeout_s=600)
     card = json.loads(proc.stdout)
     try:
         assert [h["epoch"] for h in card["history"]] == [1, 2] and card["validation"]["n"] > 0
