@@ -95,13 +95,14 @@ def run_cv(
 
 
 def _looks(x: np.ndarray) -> np.ndarray:
-    """(n, 2): each scan's content span and brightness, what the gate's framing and darkness flags read; NaN for
-    an all-dark scan."""
+    """(n, 3): each scan's content span, brightness and bone-ring share, what the gate's framing, darkness and
+    CT-bone tests read; NaN for an all-dark scan."""
+    from engine.data.bone_ring import bone_ring_of
     from engine.data.exposure import brightness_of
     from engine.data.framing import content_span
 
     spans = np.array([np.nan if (s := content_span(scan)) is None else s for scan in x])
-    return np.stack([spans, brightness_of(x)], axis=1)
+    return np.stack([spans, brightness_of(x), bone_ring_of(x)], axis=1)
 
 
 def _fold_arrays(folder: Path, config: TrainConfig, data, split, k: int, folds: int, on_progress: ProgressFn) -> dict:

@@ -45,13 +45,15 @@ def _rates(flags: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def _verdicts(ood: dict, probs: np.ndarray, distances: np.ndarray, layout: np.ndarray, mri: np.ndarray, looks: np.ndarray) -> list:
-    """The gate's verdict on each test scan; ``looks``: (n, 2) content span and brightness; NaN: not measured."""
+    """The gate's verdict on each test scan; ``looks``: (n, 3) content span, brightness and bone-ring share; NaN:
+    not measured."""
 
     def given(v: float) -> float | None:
         return None if np.isnan(v) else float(v)
 
     return [
-        gate.verdict(p, float(d), ood, float(g), given(m), gate.Looks(given(s), given(b))) for p, d, g, m, (s, b) in zip(probs, distances, layout, mri, looks)
+        gate.verdict(p, float(d), ood, float(g), given(m), gate.Looks(given(s), given(b), bone_ring=given(r)))
+        for p, d, g, m, (s, b, r) in zip(probs, distances, layout, mri, looks)
     ]
 
 
@@ -93,9 +95,10 @@ def fold_report(
     training, inner validation and test scans ("train", "val", "test") of the images the dataset files as brain
     MRI although they are not (:mod:`engine.data.not_brain_mri`). They are left out of the feature-distance and
     layout statistics, as the shipped model's are; refusing them is right, so ``refused_brain_mri`` counts false
-    refusals without them (``refused`` counts every labelled scan); ``looks``: (n, 2) content span
-    (:func:`engine.data.framing.content_span`) and brightness (:mod:`engine.data.exposure`) of the inner
-    training and test scans, None to leave the framing and darkness flags out."""
+    refusals without them (``refused`` counts every labelled scan); ``looks``: (n, 3) content span
+    (:func:`engine.data.framing.content_span`), brightness (:mod:`engine.data.exposure`) and bone-ring share
+    (:mod:`engine.data.bone_ring`) of the inner training and test scans, None to leave the framing, darkness and
+    CT-bone flags out."""
     none = {part: np.zeros(len(a[f"y_{part}"]), dtype=bool) for part in ("train", "val", "test")}
     scans = {part: ~m for part, m in (not_mri or none).items()}
     temperature = fit_temperature(a["logits_val"], a["y_val"])
@@ -105,7 +108,7 @@ def fold_report(
     probs = calibrated_probabilities(a["logits_test"], temperature)
     distances = mahalanobis(a["feats_test"], ood["means"], ood["precision"])
     mri = np.full(len(y), np.nan) if check is None else scores(check["test"], ood["mri_check"])
-    verdicts = _verdicts(ood, probs, distances, layout, mri, np.full((len(y), 2), np.nan) if looks is None else looks["test"])
+    verdicts = _verdicts(ood, probs, distances, layout, mri, np.full((len(y), 3), np.nan) if looks is None else looks["test"])
     by_distance = np.array([v.rejected for v in verdicts])
     refused = screened | by_distance
     uncertain = np.array([v.uncertain for v in verdicts]) & ~refused
@@ -131,6 +134,8 @@ def fold_report(
         "refused_by_brain_mri_check": int(sum(v.reason == gate.NOT_BRAIN_MRI_REASON for v in verdicts)),
         "flagged_small_frame": int(sum(v.reason == gate.SMALL_FRAME_REASON for v in verdicts)),
         "flagged_dark": int(sum(v.reason == gate.DARK_REASON for v in verdicts)),
+        "refused_as_ct": int(sum(v.reason == gate.CT_REASON for v in verdicts)),
+        "flagged_ct_bone": int(sum(v.reason == gate.CT_DOUBT_REASON for v in verdicts)),
         "train_seconds": round(float(a["train_seconds"]), 1),
     }
 

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from engine.classes import CLASSES
+from engine.clinic import gate
 from engine.data.shifts import jpeg_bytes
 from engine.hdfs.storage import Storage
 from engine.png import png_bytes
@@ -50,14 +51,22 @@ def negative_uploads(variants: int = 4, seed: int = 1) -> list[dict]:
 
 
 def _by_group(uploads: list[dict], answers: list, key: str = "group") -> dict:
-    """Per group (or per ``key`` of the uploads): refused, and answered but flagged for review (no plain answer either)."""
-    groups: dict[str, list[tuple[bool, bool]]] = {}
+    """Per group (or per ``key`` of the uploads): refused, and answered but flagged for review (no plain answer
+    either); of those, how many by the CT-bone test (engine.data.bone_ring), which no refit of the check moves."""
+    groups: dict[str, list] = {}
     for u, a in zip(uploads, answers):
-        groups.setdefault(u[key], []).append((a.rejected, a.uncertain and not a.rejected))
+        groups.setdefault(u[key], []).append(a)
     out = {}
     for k, v in sorted(groups.items()):
-        refused, flagged = sum(r for r, _ in v), sum(f for _, f in v)
-        out[k] = {"n": len(v), "refused": int(refused), "share": refused / len(v), "flagged": int(flagged)}
+        refused, flagged = sum(a.rejected for a in v), sum(a.uncertain and not a.rejected for a in v)
+        out[k] = {
+            "n": len(v),
+            "refused": int(refused),
+            "share": refused / len(v),
+            "flagged": int(flagged),
+            "refused_as_ct": sum(a.reason == gate.CT_REASON for a in v),
+            "flagged_ct_bone": sum(a.reason == gate.CT_DOUBT_REASON for a in v),
+        }
     return out
 
 
@@ -240,6 +249,7 @@ def benchmark_refusal(
         "real_falsely_refused_per_class": {c: sum(v) / max(1, len(v)) for c, v in per_class.items()},
         "false_refusal_examples": false_refusals[:10],
         "uncertain_share_of_real": sum(a.uncertain for a in real_answers) / max(1, len(real)),
+        "real_flagged_ct_bone": sum(a.reason == gate.CT_DOUBT_REASON for a in real_answers),
         "other_source_brain_mri": _other_source_brain_mri(clf),
         "unseen_negatives": _unseen_negatives(clf),
         "shifts": _shift_rows(clf, shift_sample),

@@ -15,6 +15,7 @@ from PIL import Image
 from engine.classes import CLASSES
 from engine.clinic import classification_log, gate
 from engine.clinic.gate import NO_TUMOUR_CONFIDENT_ABOVE, UNCERTAIN_BELOW, review_reason  # noqa: F401 - part of this module's interface
+from engine.data.bone_ring import bone_ring_share
 from engine.data.exposure import brightness_of, dark_and_lifted
 from engine.data.framing import content_span, reframe
 from engine.data.pixels import prepare_pil
@@ -220,6 +221,7 @@ class Classifier:
                         None if np.isnan(brightness[k]) else float(brightness[k]),
                         min(ans.grey.size),
                         max(ans.grey.size) / min(ans.grey.size),
+                        bone_ring_share(batch[k]),
                     ),
                 )
                 ans.rejected, ans.uncertain, ans.reason, ans.label = v.rejected, v.uncertain, v.reason, v.label

@@ -4,7 +4,8 @@ cross-validation (`benchmark cv`) judge scans by the same rules.
 
 First, a check trained on both sides (:mod:`engine.ml.mri_check`) refuses what is not a brain MRI slice at all,
 and flags for review what it finds more likely not one (a negative score) without being sure enough to refuse: a
-new kind of image that slips past the refusal then gets no plain answer (`benchmark refusal`, docs/model.md).
+new kind of image that slips past the refusal then gets no plain answer (`benchmark refusal`, docs/model.md). A
+test of physics, not learnt (:mod:`engine.data.bone_ring`), does the same for a skull drawn as CT draws bone.
 The feature distance has two thresholds, both fitted on held-out real scans (:mod:`engine.ml.ood`). Beyond the
 first, a scan is unusual for the training data, and unusual real scans exist (a rare view, a strong contrast, a
 large tumour): it is answered and flagged for review. Only far beyond it, where no held-out real scan goes, is it
@@ -19,6 +20,7 @@ import dataclasses
 import numpy as np
 
 from engine.classes import CLASSES
+from engine.data import bone_ring
 from engine.data.framing import SMALL_FRAME_BELOW
 from engine.numbers import probability as percent
 
@@ -38,6 +40,15 @@ NOT_LAID_OUT_REASON = (
 NOT_BRAIN_MRI_REASON = (
     "This does not look like a brain MRI slice: a check trained on real brain MRI against CT, X-ray, ultrasound, "
     "nuclear medicine, MRI of other body parts and photographs finds it unlike the real scans, so it is refused rather than guessed."
+)
+CT_REASON = (
+    "This looks like a CT scan, not an MRI: the skull is drawn as a white band of bone with brain tissue right inside "
+    "it, as CT shows bone (in MRI the skull gives no signal and is dark). The model reads brain MRI slices only, so it "
+    "is refused rather than guessed."
+)
+CT_DOUBT_REASON = (
+    "Review needed: the skull is drawn bright, as CT shows bone, around much of the head (in MRI it is usually dark): "
+    "check that this is a brain MRI, not a CT, before relying on the answer."
 )
 MRI_DOUBT_REASON = (
     "Review needed: the brain-MRI check finds this more likely not a brain MRI slice than one, though not as unlike "
@@ -95,6 +106,7 @@ class Looks:
     brightness: float | None = None  # the mean brightness of its central half (engine.data.exposure.content_brightness)
     side: int | None = None  # the smaller side, in the upload's own pixels, of the image the model read
     aspect: float | None = None  # that image's long side over its short side
+    bone_ring: float | None = None  # the share of rays crossing a CT-like bone band (engine.data.bone_ring)
 
 
 def review_reason(label: str, top: float) -> tuple[bool, str | None]:
@@ -124,8 +136,11 @@ def verdict(
     """The verdict on one scan from its calibrated probabilities, feature distance, layout distance, brain-MRI
     score (:mod:`engine.ml.mri_check`) and looks (resolution, shape, framing and brightness); None: no statistics."""
     check = (ood or {}).get("mri_check")
+    looks = looks or Looks()
     if check and mri_score is not None and mri_score < check["threshold"]:
         return Verdict(None, True, False, NOT_BRAIN_MRI_REASON)
+    if looks.bone_ring is not None and looks.bone_ring >= bone_ring.REFUSE_ABOVE:
+        return Verdict(None, True, False, CT_REASON)
     if distance is not None and ood is not None and distance > refuse_threshold(ood):
         return Verdict(None, True, False, REFUSED_REASON)
     layout = (ood or {}).get("layout")
@@ -135,7 +150,8 @@ def verdict(
     label = CLASSES[int(np.argmax(probs))]
     if check and mri_score is not None and mri_score < 0:  # "not a brain MRI" more likely: never a plain answer
         return Verdict(label, False, True, MRI_DOUBT_REASON)
-    looks = looks or Looks()
+    if looks.bone_ring is not None and looks.bone_ring >= bone_ring.REVIEW_ABOVE:
+        return Verdict(label, False, True, CT_DOUBT_REASON)
     if looks.side is not None and looks.side < LOW_RESOLUTION_BELOW:
         return Verdict(label, False, True, low_resolution_reason(looks.side))
     if looks.aspect is not None and looks.aspect > WIDE_ABOVE:

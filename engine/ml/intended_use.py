@@ -12,9 +12,10 @@ USE = (
 OUT_OF_SCOPE = (
     "other pathologies (metastases, stroke, haemorrhage, multiple sclerosis, infection): the model knows four classes and will name one of them",
     "other modalities (CT, X-ray, ultrasound, PET, nuclear medicine) and MRI of other body parts",
-    # the gate's known hole (docs/model.md, "CT at a viewer's windows"): a head CT at a soft-tissue or subdural window
-    "head CT screenshots in particular: a head CT shown at a soft-tissue or subdural window can be answered as a "
-    "glioma without a refusal (only a CT DICOM file is refused for certain, by its header)",
+    # what the CT-bone test (engine.data.bone_ring; docs/model.md, "A CT-bone test") leaves: no white skull ring to see
+    "head CT screenshots in particular: a head CT whose skull shows as a white ring is refused or flagged, but a slice "
+    "at the skull base, or one shown at a bone window, can be answered as a tumour (only a CT DICOM file is refused "
+    "for certain, by its header)",
     # ami.js's diffusion-weighted brain slice (benchmark refusal, other scanners) is refused: no such slice was trained on
     "other MRI sequences (diffusion-weighted, perfusion, functional EPI): the training scans are T1, T2 and FLAIR, and "
     "such slices may be refused or answered less reliably",

@@ -233,6 +233,9 @@ def test_benchmark_refusal_counts_non_mri_real_scans_shifts_and_unseen_kinds(tin
     unseen = r["unseen_negatives"]  # real images of other modalities the check never learnt from: each counted once
     assert unseen["n"] >= 5 and len(unseen["per_file"]) == unseen["n"]
     assert unseen["refused"] + unseen["flagged"] + unseen["plain_answers"] == unseen["n"] == sum(g["n"] for g in unseen["by_group"].values())
+    # the head CT at a wide window, the hole the CT-bone test closes whatever the model: never a plain answer
+    wide = {k: v for k, v in unseen["per_file"].items() if k.startswith("ct__ct-head-invesalius-z") and "window" not in k}
+    assert len(wide) == 4 and all(v == "refused" or v.endswith("(flagged)") for v in wide.values()), wide
 
 
 def test_benchmark_classify_times_plain_and_dark_scans(tiny_model, settings, storage):
