@@ -13,10 +13,10 @@ from engine.ml import mri_check
 from tests.images import SAMPLE
 
 
-def test_the_list_names_head_ct_slices_published_as_no_tumour_by_their_content():
+def test_the_list_names_head_ct_slices_published_as_no_tumour_or_meningioma_by_their_content():
     files = json.loads(not_brain_mri.LIST_FILE.read_text())["files"]
-    assert len(files) == 43 and len(not_brain_mri.listed_digests()) == 22  # exact copies share a digest
-    assert {f["class_as_published"] for f in files} == {"notumor"} and {f["kind"] for f in files} == {"head CT"}
+    assert len(files) == 48 and len(not_brain_mri.listed_digests()) == 27  # exact copies share a digest
+    assert {f["class_as_published"] for f in files} == {"notumor", "meningioma"} and {f["kind"] for f in files} == {"head CT"}
     assert all(len(f["sha256"]) == 64 for f in files)
 
 
