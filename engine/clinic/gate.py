@@ -134,7 +134,7 @@ def verdict(
     looks: Looks | None = None,
 ) -> Verdict:
     """The verdict on one scan from its calibrated probabilities, feature distance, layout distance, brain-MRI
-    score (:mod:`engine.ml.mri_check`) and looks (resolution, shape, framing and brightness); None: no statistics."""
+    score (:mod:`engine.ml.mri_check`) and looks (resolution, shape, framing, brightness and CT bone); None: no statistics."""
     check = (ood or {}).get("mri_check")
     looks = looks or Looks()
     if check and mri_score is not None and mri_score < check["threshold"]:
