@@ -17,8 +17,9 @@ def test_validate_a_zip_of_class_folders(page, dashboard_url, artifacts, tmp_pat
     page.set_viewport_size({"width": 1400, "height": 2600})
     body = validate_sample_zip(page, dashboard_url, tmp_path, 4, 180)
     assert "Accuracy of the answers" in body and "Flagged for review" in body
+    # the table and plotly draw after the text arrives, later still on a loaded machine: wait for them first
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(state="attached", timeout=60_000)
     assert page.locator('[data-testid="stDataFrame"]').count() == 1, "the per-class table"
-    # plotly draws after the text arrives, later still on a loaded machine: wait for the second chart
     page.locator(".js-plotly-plot").nth(1).wait_for(state="attached", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 2, "the confusion matrix and the reliability diagram"
     assert "Every scan (CSV)" in body
