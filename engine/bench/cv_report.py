@@ -58,12 +58,13 @@ def _verdicts(ood: dict, probs: np.ndarray, distances: np.ndarray, layout: np.nd
 
 
 def _thresholds(ood: dict) -> dict:
-    check = ood.get("mri_check", {}).get("threshold")
+    check = ood.get("mri_check", {})
     return {
         "review": ood["threshold"],
         "refuse": ood["refuse_threshold"],
         "layout": ood["layout"]["threshold"],
-        "brain_mri_check": check,
+        "brain_mri_check": check.get("threshold"),
+        "brain_mri_doubt_below": check.get("doubt_below"),
         "dark_below": ood.get("dark_below"),
     }
 
@@ -136,6 +137,7 @@ def fold_report(
         "flagged_dark": int(sum(v.reason == gate.DARK_REASON for v in verdicts)),
         "refused_as_ct": int(sum(v.reason == gate.CT_REASON for v in verdicts)),
         "flagged_ct_bone": int(sum(v.reason == gate.CT_DOUBT_REASON for v in verdicts)),
+        "refused_two_doubts": int(sum(v.reason == gate.TWO_DOUBTS_REASON for v in verdicts)),
         "train_seconds": round(float(a["train_seconds"]), 1),
     }
 

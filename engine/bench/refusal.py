@@ -52,7 +52,8 @@ def negative_uploads(variants: int = 4, seed: int = 1) -> list[dict]:
 
 def _by_group(uploads: list[dict], answers: list, key: str = "group") -> dict:
     """Per group (or per ``key`` of the uploads): refused, and answered but flagged for review (no plain answer
-    either); of those, how many by the CT-bone test (engine.data.bone_ring), which no refit of the check moves."""
+    either); of those, how many by the CT-bone test (engine.data.bone_ring), which no refit of the check moves, and
+    how many refused by two doubts together (the check's low 1% with a far or CT-like scan)."""
     groups: dict[str, list] = {}
     for u, a in zip(uploads, answers):
         groups.setdefault(u[key], []).append(a)
@@ -66,6 +67,7 @@ def _by_group(uploads: list[dict], answers: list, key: str = "group") -> dict:
             "flagged": int(flagged),
             "refused_as_ct": sum(a.reason == gate.CT_REASON for a in v),
             "flagged_ct_bone": sum(a.reason == gate.CT_DOUBT_REASON for a in v),
+            "refused_two_doubts": sum(a.reason == gate.TWO_DOUBTS_REASON for a in v),
         }
     return out
 

@@ -159,6 +159,15 @@ def fit_threshold(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) 
     return float(min(0.0, np.quantile(heldout_scores, quantile)))
 
 
+def fit_doubt_line(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) -> float:
+    """The score under which a scan is among the lowest ``quantile`` of held-out real scans (clean and shifted).
+    Not a refusal on its own: one real scan in a hundred is there. With a second, independent doubt (far from the
+    training scans, or a CT-like bone ring) it refuses (:func:`engine.clinic.gate.verdict`)."""
+    if len(heldout_scores) == 0:
+        return 0.0
+    return float(np.quantile(heldout_scores, quantile))
+
+
 def check_rows(
     features_of, x_train: np.ndarray, x_heldout: np.ndarray, seed: int = 0, not_mri: tuple | None = None, in_threshold: np.ndarray | None = None
 ) -> dict:
@@ -193,7 +202,9 @@ def fit_from_rows(rows: dict, leave_out: str | None = None, leave_out_group: str
     if leave_out_group is not None:
         keep &= rows["neg_groups"] != leave_out_group
     fitted = fit_network(rows["pos"], rows["neg"][keep])
-    fitted["threshold"] = fit_threshold(scores(rows["heldout"], fitted))
+    heldout = scores(rows["heldout"], fitted)
+    fitted["threshold"] = fit_threshold(heldout)
+    fitted["doubt_below"] = fit_doubt_line(heldout)
     fitted["quantile"] = CHECK_QUANTILE
     fitted["negative_sources"] = sorted(set(rows["neg_sources"][keep].tolist()))
     return fitted

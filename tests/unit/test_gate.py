@@ -85,6 +85,21 @@ def test_a_scan_the_check_doubts_but_does_not_refuse_is_answered_and_flagged_for
     assert not gate.verdict(CONFIDENT_GLIOMA, 9.0, CHECK).uncertain  # no score: statistics of an older model
 
 
+DOUBTING_CHECK = {**OOD, "mri_check": {"threshold": 0.0, "doubt_below": 3.0}}
+
+
+def test_a_scan_the_check_puts_in_its_lowest_percent_is_refused_only_with_a_second_doubt():
+    lone = gate.verdict(CONFIDENT_GLIOMA, 9.0, DOUBTING_CHECK, mri_score=2.0)  # one real scan in a hundred is there
+    assert not lone.rejected and lone.label == "glioma" and not lone.uncertain
+    far = gate.verdict(CONFIDENT_GLIOMA, 20.0, DOUBTING_CHECK, mri_score=2.0)
+    ct_like = gate.verdict(CONFIDENT_GLIOMA, 9.0, DOUBTING_CHECK, mri_score=2.0, looks=gate.Looks(bone_ring=gate.bone_ring.REVIEW_ABOVE))
+    assert far.rejected and ct_like.rejected and far.reason == ct_like.reason == gate.TWO_DOUBTS_REASON and far.label is None
+    sure = gate.verdict(CONFIDENT_GLIOMA, 20.0, DOUBTING_CHECK, mri_score=3.5, looks=gate.Looks(bone_ring=gate.bone_ring.REVIEW_ABOVE))
+    assert not sure.rejected and sure.uncertain  # far and CT-like alone flag, they do not refuse
+    older = gate.verdict(CONFIDENT_GLIOMA, 20.0, {**OOD, "mri_check": {"threshold": 0.0}}, mri_score=2.0)
+    assert not older.rejected and older.reason == gate.UNUSUAL_REASON  # a check fitted before the line: no change
+
+
 def test_a_scan_framed_smaller_than_almost_every_training_scan_is_answered_and_flagged_for_review():
     small = gate.verdict(CONFIDENT_GLIOMA, 9.0, OOD, looks=gate.Looks(span=gate.SMALL_FRAME_BELOW - 0.05))  # e.g. 25% black padding
     assert not small.rejected and small.label == "glioma" and small.uncertain and small.reason == gate.SMALL_FRAME_REASON

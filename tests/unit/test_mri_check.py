@@ -24,6 +24,9 @@ def test_the_threshold_keeps_all_but_the_quantile_of_held_out_real_scans_and_is_
     assert fitted["threshold"] <= 0.0
     assert (held < fitted["threshold"]).mean() <= mri_check.CHECK_QUANTILE + 1e-9
     assert (mri_check.scores(rows["neg"], fitted) < fitted["threshold"]).mean() > 0.5
+    # the doubt line is the same quantile unclamped: a refusal only with a second doubt (engine.clinic.gate)
+    assert fitted["doubt_below"] >= fitted["threshold"]
+    assert abs((held < fitted["doubt_below"]).mean() - mri_check.CHECK_QUANTILE) <= 1e-3
 
 
 def test_a_left_out_source_is_not_learnt_from():
