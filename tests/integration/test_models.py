@@ -225,6 +225,8 @@ def test_benchmark_refusal_counts_non_mri_real_scans_shifts_and_unseen_kinds(tin
     }
     assert sum(s["n"] for s in r["by_source_left_out"].values()) == sum(g["n"] for g in r["by_group_source_left_out"].values())
     assert {"ct-head", "xray-chest"} <= set(r["by_source_left_out"])
+    for row in [*r["by_group"].values(), *r["by_group_left_out"].values(), *r["by_source_left_out"].values()]:
+        assert 0 <= row["refused_as_ct"] + row["refused_two_doubts"] <= row["refused"] and 0 <= row["flagged_ct_bone"] <= row["flagged"]
     assert "not brain MRI" in r["real_from"]
     other = r["other_source_brain_mri"]  # real brain MRI of other scanners: every slice refused or answered, once
     n = len(list((REPO_ROOT / "assets" / "reference" / "other-source-brain-mri").glob("*.png")))
