@@ -152,20 +152,18 @@ def with_arrays(check: dict) -> dict:
     return {**check, "members": [net(m) for m in check["members"]]} if "members" in check else net(check)
 
 
-def fit_threshold(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) -> float:
-    """The lower of log-odds 0 and the quantile of held-out real scans; 0 alone when there are none to ask."""
-    if len(heldout_scores) == 0:
-        return 0.0
-    return float(min(0.0, np.quantile(heldout_scores, quantile)))
-
-
 def fit_doubt_line(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) -> float:
-    """The score under which a scan is among the lowest ``quantile`` of held-out real scans (clean and shifted).
-    Not a refusal on its own: one real scan in a hundred is there. With a second, independent doubt (far from the
-    training scans, or a CT-like bone ring) it refuses (:func:`engine.clinic.gate.verdict`)."""
+    """The score under which a scan is among the lowest ``quantile`` of held-out real scans (clean and shifted); 0
+    when there are none to ask. Not a refusal on its own: one real scan in a hundred is there. With a second,
+    independent doubt (far from the training scans, or a CT-like bone ring) it refuses (:func:`engine.clinic.gate.verdict`)."""
     if len(heldout_scores) == 0:
         return 0.0
     return float(np.quantile(heldout_scores, quantile))
+
+
+def fit_threshold(heldout_scores: np.ndarray, quantile: float = CHECK_QUANTILE) -> float:
+    """The lower of log-odds 0 and the doubt line: refusal needs "not a brain MRI" more likely, too."""
+    return min(0.0, fit_doubt_line(heldout_scores, quantile))
 
 
 def check_rows(
