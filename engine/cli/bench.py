@@ -37,6 +37,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1..cores)")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--augmentation", default="standard", help="cv: training augmentation (standard, wide, framing, erasing)")
+    p.add_argument("--arch", default="compact", help="cv: network (compact, resnet50, mobilenetv2)")
+    p.add_argument("--weights", default="imagenet", help="cv, resnet50 and mobilenetv2: imagenet | none | PATH.weights.h5 (a base of that architecture)")
+    p.add_argument("--learning-rate", type=float, help="cv: peak learning rate (default: the recipe's, 2e-3)")
     p.add_argument("--epochs", type=int, help="train: epochs per run (default 3); adapt: per learning-curve run (default 20)")
     p.add_argument("--limit", type=int, default=0, help="train: use only the first N images (0: all)")
     p.add_argument("--modes", help="train: comma-separated, default local,synchronous,asynchronous")
@@ -115,6 +118,10 @@ def _cv(args, settings: Settings, progress) -> tuple[dict, str]:
     if not 2 <= args.folds <= 20:
         raise_usage("--folds must be between 2 and 20.")
     epochs = {"epochs": args.epochs} if args.epochs else {}
+    if args.learning_rate:
+        epochs["learning_rate"] = args.learning_rate
+    if args.arch != "compact":
+        epochs.update(arch=args.arch, weights=args.weights)
     config = TrainConfig(dataset=args.dataset, size=args.size, limit=args.limit, augmentation=args.augmentation, **epochs)
     earlier = None
     if args.with_folds:

@@ -200,7 +200,7 @@ TRAIN_HELP = {  # the defaults and choices come from TrainConfig and its enums; 
     "val_fraction": "share of duplicate groups held out for validation",
     "seed": "split, weights and augmentation",
     "frequency": "Elephas weight exchange",
-    "weights": "resnet50: imagenet | none | PATH.weights.h5 (a ResNet50 base)",
+    "weights": "resnet50, mobilenetv2: imagenet | none | PATH.weights.h5 (a base of that architecture)",
     "freeze_epochs": "transfer: epochs that train only the new head; then the top of the base is fine-tuned (0: one phase)",
     "unfreeze": "transfer: share of the base's top layers fine-tuned after the frozen epochs, BatchNorm excepted (default 0.2; 1.0 with --init-from)",
     "finetune_learning_rate": "transfer: peak rate of the fine-tuning phase",

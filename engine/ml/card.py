@@ -15,7 +15,7 @@ from engine.ml import phases, registry
 from engine.ml.calibration import calibrated_probabilities, fit_temperature, reliability
 from engine.ml.config import TrainConfig
 from engine.ml.metrics import classification_report
-from engine.ml.models import Architecture, save_for_inference
+from engine.ml.models import PRETRAINED, save_for_inference
 from engine.ml.ood import fit_for_arrays, save_ood
 from engine.ml.runs import read_history, run_dir
 from engine.settings import Settings
@@ -29,7 +29,7 @@ def data_digest(paths: list[str], shas: list[str]) -> str:
 
 
 def transfer_summary(config: TrainConfig) -> dict | None:
-    if not (config.freeze_epochs or config.init_from or config.arch == Architecture.RESNET50):
+    if not (config.freeze_epochs or config.init_from or config.arch in PRETRAINED):
         return None
     return {
         "init_from": config.init_from or None,

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from engine.data.pixels import DEFAULT_SIZE
 from engine.errors import InputError
-from engine.ml.models import Architecture, Augmentation
+from engine.ml.models import PRETRAINED, Architecture, Augmentation
 
 
 class TrainingMode(StrEnum):
@@ -22,7 +22,7 @@ class TrainConfig:
     """Everything that defines a training run; saved as config.json beside its outputs."""
 
     dataset: str  # HDFS dataset name (must be preprocessed at `size`)
-    arch: str = Architecture.COMPACT  # compact | resnet50
+    arch: str = Architecture.COMPACT  # compact | resnet50 | mobilenetv2
     mode: str = TrainingMode.LOCAL  # local | synchronous | asynchronous | hogwild
     workers: int = 1  # Spark workers for Elephas modes
     epochs: int = 30  # passes over the training split
@@ -39,7 +39,7 @@ class TrainConfig:
     val_fraction: float = 0.1  # share of duplicate groups held out for validation
     seed: int = 42  # split, weights and augmentation
     frequency: str = "epoch"  # Elephas weight exchange: epoch | batch
-    weights: str = "imagenet"  # resnet50 only: imagenet | none | path to .h5
+    weights: str = "imagenet"  # resnet50 and mobilenetv2 only: imagenet | none | path to .weights.h5
     # Transfer learning (engine.ml.phases): epochs 1..freeze_epochs train only the head, the rest fine-tune.
     freeze_epochs: int = 0  # epochs with the pretrained base frozen; 0 = one phase, as plain training
     unfreeze: float | None = None  # share of the base's top layers fine-tuned after that; None: 0.2, or 1.0 with init_from
@@ -65,8 +65,8 @@ class TrainConfig:
             raise InputError(f"--frequency {self.frequency!r} must be epoch or batch.")
         if self.freeze_epochs < 0 or self.finetune_learning_rate <= 0:
             raise InputError("--freeze-epochs must be at least 0 and --finetune-learning-rate above 0.")
-        if self.freeze_epochs and self.arch != Architecture.RESNET50 and not self.init_from:
-            raise InputError("--freeze-epochs needs a pretrained start to freeze: --arch resnet50 or --init-from MODEL_ID.")
+        if self.freeze_epochs and self.arch not in PRETRAINED and not self.init_from:
+            raise InputError("--freeze-epochs needs a pretrained start to freeze: --arch resnet50, --arch mobilenetv2 or --init-from MODEL_ID.")
         if self.unfreeze is None:
             self.unfreeze = 1.0 if self.init_from else 0.2
         if not 0 < self.unfreeze <= 1:

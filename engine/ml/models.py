@@ -1,4 +1,4 @@
-"""Model architectures: a compact CNN designed for a CPU (the default) and ResNet50 transfer learning."""
+"""Model architectures: a compact CNN designed for a CPU (the default), and ResNet50 or MobileNetV2 transfer learning."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ logger = logging.getLogger(__name__)
 class Architecture(StrEnum):
     COMPACT = "compact"
     RESNET50 = "resnet50"
+    MOBILENETV2 = "mobilenetv2"
+
+
+PRETRAINED = {Architecture.RESNET50, Architecture.MOBILENETV2}  # a base that starts from ImageNet weights
 
 
 class Augmentation(StrEnum):
@@ -89,6 +93,23 @@ def build_compact(size: int = 128, channels: int = 1, seed: int = 0, augment: bo
     return keras.Model(inputs, logits, name="compact_cnn")
 
 
+def _pretrained_base(factory, name: str, size: int, weights: str | None):
+    """A Keras application's base, no top and no pooling: the outer model's own pooling layer lets Grad-CAM and the
+    refusal gate (engine.clinic.gradcam) reach the base's last feature map, which a nested model's inner layers do
+    not expose. ``weights``: 'imagenet' (Keras cache or download), a path to a saved base, or None."""
+    if weights and weights != "imagenet" and not Path(weights).is_file():
+        raise InputError(f"Weights file {weights!r} does not exist; give a path to a {name} base's .weights.h5 or use --weights none.")
+    try:
+        return factory(include_top=False, weights=weights, input_shape=(size, size, 3), pooling=None)
+    except Exception as err:  # download errors surface as URLError, OSError or ValueError depending on the stage
+        if weights == "imagenet":
+            raise EnvironmentProblem(
+                f"ImageNet weights for {name} are not in the Keras cache and cannot be downloaded "
+                f"(this machine seems offline); use --weights none or --weights PATH.weights.h5 (a {name} base saved by Keras)."
+            ) from err
+        raise
+
+
 def build_resnet50(size: int = 224, channels: int = 3, weights: str | None = "imagenet", freeze_base: bool = True):
     """Keras ResNet50 with a new head. ``weights``: 'imagenet' (Keras cache or download), a file path, or None.
 
@@ -100,20 +121,7 @@ def build_resnet50(size: int = 224, channels: int = 3, weights: str | None = "im
 
     if channels != 3:
         raise InputError("ResNet50 needs RGB input; preprocess with 3 channels or use --arch compact.")
-    source = weights
-    if weights and weights != "imagenet" and not Path(weights).is_file():
-        raise InputError(f"Weights file {weights!r} does not exist; give a path to ResNet50 .h5 weights or use --weights none.")
-    try:
-        # No pooling inside the base: the outer model's own pooling layer lets Grad-CAM and the refusal gate
-        # (engine.clinic.gradcam) reach the base's last feature map, which a nested model's inner layers do not expose.
-        base = keras.applications.ResNet50(include_top=False, weights=source, input_shape=(size, size, 3), pooling=None)
-    except Exception as err:  # download errors surface as URLError, OSError or ValueError depending on the stage
-        if weights == "imagenet":
-            raise EnvironmentProblem(
-                "ImageNet weights for ResNet50 are not in the Keras cache and cannot be downloaded "
-                "(this machine seems offline); use --weights none or --weights PATH.weights.h5 (a ResNet50 base saved by Keras)."
-            ) from err
-        raise
+    base = _pretrained_base(keras.applications.ResNet50, "ResNet50", size, weights)
     base.trainable = not freeze_base
     inputs = keras.Input((size, size, 3), name="image")
     x = augmentation()(inputs)
@@ -123,6 +131,37 @@ def build_resnet50(size: int = 224, channels: int = 3, weights: str | None = "im
     x = layers.Dropout(0.3)(x)
     logits = layers.Dense(len(CLASSES), name="logits")(x)
     return keras.Model(inputs, logits, name="resnet50_transfer")
+
+
+def build_mobilenetv2(size: int = 128, channels: int = 1, weights: str | None = "imagenet", seed: int = 0, kind: str = Augmentation.STANDARD):
+    """Keras MobileNetV2 (alpha 1.0, 2.3 M parameters: a tenth of ResNet50's cost, so it trains and answers on
+    2 cores) with a new head, reading the grey scans as they are prepared for the compact CNN (one channel, copied
+    into three inside the model). ``weights``: 'imagenet' (Keras cache or download), a path to a base's
+    ``.weights.h5`` (docs/experiments/mobilenet_from_npm.py makes one from an npm package), or None.
+
+    Raises:
+        EnvironmentProblem: ImageNet weights are not cached and cannot be downloaded (offline).
+    """
+    import keras
+    from keras import layers
+
+    base = _pretrained_base(keras.applications.MobileNetV2, "MobileNetV2", size, weights)
+    for layer in base.layers:  # Keras' 0.999 leaves ImageNet's statistics in for thousands of steps (val 32% after an epoch)
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = 0.9  # as the compact CNN's: the statistics keep up with the weights being fine-tuned
+    inputs = keras.Input((size, size, channels), name="image")
+    x = layers.Rescaling(1 / 255.0)(inputs)
+    x = augmentation(seed, kind)(x)
+    if channels == 1:
+        x = layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    x = layers.Rescaling(2.0, offset=-1.0)(x)  # MobileNetV2's input range, -1..1
+    # Called without training=False: the whole base is fine-tuned, and its BatchNorm statistics move from
+    # ImageNet photographs to MRI slices with it. No pooling inside the base, so Grad-CAM reaches its last map.
+    x = base(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(0.3, seed=seed)(x)
+    logits = layers.Dense(len(CLASSES), name="logits")(x)
+    return keras.Model(inputs, logits, name="mobilenetv2_transfer")
 
 
 def unfreeze_top(model, layers_to_unfreeze: int = 30) -> None:

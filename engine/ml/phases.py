@@ -69,8 +69,8 @@ def keras_schedule(config, span: Span, steps_per_epoch: int):
 
 
 def _base(model):
-    """The pretrained part: ResNet50's nested model, or the whole network for a model adapted from the registry."""
-    return next((layer for layer in model.layers if layer.name.startswith("resnet50")), model)
+    """The pretrained part: ResNet50's or MobileNetV2's nested model, or the whole network for a model adapted from the registry."""
+    return next((layer for layer in model.layers if layer.name.startswith(("resnet50", "mobilenetv2_"))), model)
 
 
 def _is_head(layer) -> bool:

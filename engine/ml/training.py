@@ -20,7 +20,7 @@ from engine.ml import registry
 from engine.ml.card import finish
 from engine.ml.config import TrainConfig, TrainingMode
 from engine.ml.fit import EpochReporter, fit_local
-from engine.ml.models import Architecture, build_compact, build_resnet50
+from engine.ml.models import Architecture, build_compact, build_mobilenetv2, build_resnet50
 from engine.ml.runs import open_run
 from engine.ml.splits import split_indices
 from engine.ml.tfsetup import import_tensorflow
@@ -126,11 +126,13 @@ def _start_model(config: TrainConfig, folder: Path, resumed_state: dict | None, 
 
 
 def build_model(config: TrainConfig, init_folder: Path | None = None):
-    """A new, uncompiled network: the registered model at ``init_folder`` (adapting it), ResNet50 or the compact CNN."""
+    """A new, uncompiled network: the registered model at ``init_folder`` (adapting it), ResNet50, MobileNetV2 or the compact CNN."""
     import keras
 
     if init_folder is not None:
         return keras.models.load_model(init_folder / "model.keras", compile=False)
     if config.arch == Architecture.RESNET50:
         return build_resnet50(config.size, 3, None if config.weights == "none" else config.weights)
+    if config.arch == Architecture.MOBILENETV2:
+        return build_mobilenetv2(config.size, 1, None if config.weights == "none" else config.weights, seed=config.seed, kind=config.augmentation)
     return build_compact(config.size, 1, seed=config.seed, kind=config.augmentation)
