@@ -12,7 +12,7 @@ from engine.ml.models import Architecture, Augmentation
 
 st.title("Train")
 st.caption(
-    "A compact CNN (or ResNet50 transfer learning) trained on the prepared Parquet from HDFS, locally with Keras "
+    "A compact CNN (or ResNet50 or MobileNetV2 transfer learning) trained on the prepared Parquet from HDFS, locally with Keras "
     "or distributed with Elephas. The validation split is stratified and keeps duplicates on one side."
 )
 

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.jobs import store as jobs
 from engine.settings import REPO_ROOT
+from tests.conftest import sample_dataset
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PAGES = ["overview", "hdfs", "dataset", "preprocess", "train", "speedup", "classify", "models", "validate"]
@@ -148,3 +149,16 @@ def test_models_and_overview_headline_the_cross_validated_accuracy(app):
     shipped = table[table["source"] == "shipped"].iloc[0]
     assert shipped["accuracy (cross-validated)"] == 0.9832 and "validation split accuracy" in table.columns
     assert any("Cross-validated accuracy 98.32%" in c.value and "the split that chose it" in c.value for c in app.caption)
+
+
+def test_train_page_offers_mobilenetv2_with_its_measured_recipe(hdfs_cluster, storage):
+    with sample_dataset(storage, "t-apptest-train"):
+        app = AppTest.from_file(APP, default_timeout=90)
+        app.run()
+        app.switch_page("views/train.py")
+        app.run()
+        next(s for s in app.selectbox if s.label == "Architecture").select("mobilenetv2").run()
+    assert not app.exception and not app.error
+    numbers = {n.label: n.value for n in app.number_input}
+    assert numbers["Epochs"] == 15 and numbers["Peak learning rate"] == 5e-4 and numbers["Head-only epochs"] == 0
+    assert any(t.label == "Weights" and t.value == "imagenet" for t in app.text_input)
