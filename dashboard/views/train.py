@@ -8,7 +8,7 @@ from dashboard import charts_ml, data_cache, jobview, state
 from engine.jobs.requests import TrainRequest
 from engine.ml import registry, runs
 from engine.ml.config import TrainConfig, TrainingMode
-from engine.ml.models import Architecture, Augmentation
+from engine.ml.models import PRETRAINED, Architecture, Augmentation
 
 st.title("Train")
 st.caption(
@@ -76,7 +76,7 @@ with st.container(border=True):
             help="standard: flips, small rotations, zoom and contrast. wide: also zooms out to half size and shifts "
             "brightness and contrast further (measured at 64 px and 20 epochs: 4.4 points lower on clean scans)",
         )
-    if adapt or arch in ("resnet50", "mobilenetv2"):
+    if adapt or arch in PRETRAINED:
         c = st.columns(4)
         freeze = c[0].number_input(
             "Head-only epochs", 0, 100, 0 if mobile else 2, help="phase 1: the base is frozen and only the new head trains; 0 trains every layer from the start"

@@ -117,12 +117,12 @@ def _cv(args, settings: Settings, progress) -> tuple[dict, str]:
 
     if not 2 <= args.folds <= 20:
         raise_usage("--folds must be between 2 and 20.")
-    epochs = {"epochs": args.epochs} if args.epochs else {}
+    recipe = {"epochs": args.epochs} if args.epochs else {}  # what is not given stays TrainConfig's default
     if args.learning_rate:
-        epochs["learning_rate"] = args.learning_rate
-    if args.arch != "compact":
-        epochs.update(arch=args.arch, weights=args.weights)
-    config = TrainConfig(dataset=args.dataset, size=args.size, limit=args.limit, augmentation=args.augmentation, **epochs)
+        recipe["learning_rate"] = args.learning_rate
+    if args.arch != "compact":  # the compact recipe's key (its cv folder) stays that of runs before --arch
+        recipe.update(arch=args.arch, weights=args.weights)
+    config = TrainConfig(dataset=args.dataset, size=args.size, limit=args.limit, augmentation=args.augmentation, **recipe)
     earlier = None
     if args.with_folds:
         try:
